@@ -1,0 +1,1 @@
+"""Kawasan web service: the Flask app and its feature modules."""

@@ -1,0 +1,1 @@
+"""Tenant registry, provisioning, schema routing and per-tenant migrations."""

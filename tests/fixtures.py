@@ -1,0 +1,198 @@
+"""Test fixtures: a real PostgreSQL and a real Redis, never mocks.
+
+No ``DATABASE_URL``/``REDIS_URL`` → the embedded servers under ``.kawasan-test/`` (kept between runs,
+so only the first run pays for initdb). Either way each test session gets a fresh database, migrated
+and with the Bathin III Ulu pilot villages (15.08.14) plus one village of another kecamatan
+provisioned; it is dropped at the end. Tests that need their own tenants or migrations ask for
+``fresh_database``. Service-level tests run in ``db_conn``, a transaction rolled back afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Connection, Engine, make_url, text
+
+from service.config import Settings, load_settings
+from service.db import make_engine
+from tenants.migrate import upgrade_shared
+from tenants.provisioning import provision
+
+ROOT = Path(__file__).resolve().parent.parent
+PILOT_KECAMATAN = "15.08.14"  # Bathin III Ulu: 9 dusun
+OTHER_KECAMATAN_DESA = "15.08.01.2001"  # Pedukun, Kecamatan Pelepat
+MIGRATIONS = ROOT / "migrations"
+
+
+@dataclass
+class TestServers:
+    admin_url: str  # libpq URL of the maintenance database on the server
+    redis_url: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory) -> TestServers:
+    data_dir = Path(os.environ.get("KAWASAN_TEST_DATA_DIR", ROOT / ".kawasan-test")).resolve()
+    env = load_settings()
+    if env.database_url:
+        admin_url = make_url(env.database_url).set(database="postgres").render_as_string(hide_password=False)
+    else:
+        from service.embedded import embedded_database_url
+
+        admin_url = embedded_database_url(data_dir, database="postgres")
+    if env.redis_url:
+        redis_url = env.redis_url
+    else:
+        from service.embedded import embedded_redis_url
+
+        redis_url = embedded_redis_url(data_dir)
+    return TestServers(admin_url=admin_url, redis_url=redis_url, data_dir=data_dir)
+
+
+def create_database(servers: TestServers, prefix: str = "kawasan_test") -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(servers.admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(servers.admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(servers: TestServers, url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(servers.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # Desa roles are cluster-wide and named "<database>:<schema>".
+        for (role,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (f"{name}:%",)).fetchall():
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def make_settings(servers: TestServers, database_url: str, **overrides) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=servers.redis_url,
+        data_dir=servers.data_dir,
+        migrations_dir=overrides.pop("migrations_dir", MIGRATIONS),
+        **overrides,
+    )
+
+
+def prepare(engine: Engine, settings: Settings, codes: list[str]) -> None:
+    upgrade_shared(engine, settings.migrations_dir)
+    provision(engine, codes, tenant_dir=settings.migrations_dir / "tenant")
+
+
+@pytest.fixture(scope="session")
+def settings(servers) -> Iterator[Settings]:
+    url = create_database(servers)
+    settings = make_settings(servers, url, outbox_redeliver_after=1.0, relay_poll_interval=0.2)
+    engine = make_engine(url, pool_size=2)
+    prepare(engine, settings, [PILOT_KECAMATAN, OTHER_KECAMATAN_DESA])
+    engine.dispose()
+    yield settings
+    drop_database(servers, url)
+
+
+@pytest.fixture(scope="session")
+def runtime(settings):
+    from service.runtime import get_runtime
+
+    runtime = get_runtime(settings)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(runtime) -> Engine:
+    return runtime.engine
+
+
+@pytest.fixture(scope="session")
+def app(runtime):
+    from service.app import create_app
+
+    app = create_app(runtime.settings)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db_conn(engine) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back after the test (DDL and roles included)."""
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+
+
+@dataclass
+class FreshDatabase:
+    url: str
+    settings: Settings
+    engine: Engine
+
+    def env(self) -> dict[str, str]:
+        return cli_env(self.settings)
+
+
+@pytest.fixture
+def fresh_database(servers) -> Iterator[callable]:
+    """Factory: a new migrated database (optionally with its own migrations dir and tenants)."""
+    made: list[FreshDatabase] = []
+
+    def make(codes: list[str] | None = None, migrations_dir: Path = MIGRATIONS, **overrides) -> FreshDatabase:
+        url = create_database(servers, prefix="kawasan_fresh")
+        settings = make_settings(servers, url, migrations_dir=migrations_dir, **overrides)
+        engine = make_engine(url, pool_size=3)
+        fresh = FreshDatabase(url, settings, engine)
+        made.append(fresh)
+        prepare(engine, settings, codes or [])
+        return fresh
+
+    yield make
+    for fresh in made:
+        fresh.engine.dispose()
+        drop_database(servers, fresh.url)
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.update(
+        DATABASE_URL=settings.database_url or "",
+        REDIS_URL=settings.redis_url or "",
+        KAWASAN_DATA_DIR=str(settings.data_dir),
+        KAWASAN_MIGRATIONS_DIR=str(settings.migrations_dir),
+        KAWASAN_OUTBOX_REDELIVER_AFTER=str(settings.outbox_redeliver_after),
+        KAWASAN_RELAY_POLL_INTERVAL=str(settings.relay_poll_interval),
+        KAWASAN_LOG_LEVEL="WARNING",
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(settings: Settings, *args: str, input: str | None = None, env: dict | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``kawasan ARGS`` in a subprocess, as an operator would."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        cwd=ROOT, env=env or cli_env(settings), input=input, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli(settings):
+    return lambda *args, **kw: run_cli(settings, *args, **kw)

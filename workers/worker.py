@@ -1,0 +1,16 @@
+"""``kawasan worker``: an RQ worker on the given queues."""
+
+from __future__ import annotations
+
+from rq import Worker
+
+from service.runtime import Runtime
+from workers.jobs import _load_handlers
+from workers.queues import QUEUES, queue
+
+
+def run_worker(runtime: Runtime, queues: tuple[str, ...] = QUEUES, *, burst: bool = False) -> bool:
+    _load_handlers()  # import handlers before forking work horses
+    connection = runtime.redis
+    worker = Worker([queue(name, connection) for name in queues], connection=connection)
+    return worker.work(burst=burst, with_scheduler=False, logging_level=runtime.settings.log_level)
