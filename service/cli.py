@@ -96,7 +96,7 @@ def _fail(message: str) -> None:
 @click.option("--async", "as_job", is_flag=True, help="Queue one job per desa instead of waiting.")
 def tenants_provision(codes: tuple[str, ...], jobs: int, as_job: bool) -> None:
     """Provision every village under CODES (desa, kecamatan, kabupaten or provinsi; dotted or digits)."""
-    from tenants.provisioning import provision, resolve_villages
+    from tenants.provisioning import TenantInconsistent, provision, resolve_villages
 
     runtime = _runtime()
     try:
@@ -112,7 +112,7 @@ def tenants_provision(codes: tuple[str, ...], jobs: int, as_job: bool) -> None:
             return
         report = provision(runtime.engine, parsed, tenant_dir=runtime.settings.migrations_dir / "tenant",
                            jobs=jobs)
-    except (InvalidKode, UnknownKode) as exc:
+    except (InvalidKode, UnknownKode, TenantInconsistent) as exc:
         _fail(str(exc))
     click.echo(report.summary())
 

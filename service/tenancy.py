@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, g
 
 from service.api import problem
-from tenants.session import DesaNotFound, DesaSession, DesaTenant, find_desa
+from tenants.session import DesaNotFound, DesaSession, DesaTenant
 
 
 def enter_desa(endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -15,12 +15,13 @@ def enter_desa(endpoint: str | None, values: dict[str, Any] | None) -> None:
     if values is None or "kode" not in values:
         return
     raw = values.pop("kode")
-    engine = current_app.extensions["kawasan"].engine
     try:
-        with engine.connect() as conn:
-            g.desa = find_desa(conn, raw)
+        session = DesaSession(current_app.extensions["kawasan"].engine, raw)
+        g.desa_db = session
+        session.connection()  # one round trip: registry look-up and entering the desa
     except DesaNotFound as exc:
         problem(404, str(exc), field="kode", location="path")
+    g.desa = session.desa
 
 
 def current_desa() -> DesaTenant:
@@ -31,11 +32,10 @@ def current_desa() -> DesaTenant:
 
 
 def desa_db() -> DesaSession:
-    """The request's session bound to its desa (opened on first use, closed at teardown)."""
+    """The request's session bound to its desa (opened before the view, closed at teardown)."""
     session = g.get("desa_db")
     if session is None:
-        session = DesaSession(current_app.extensions["kawasan"].engine, current_desa())
-        g.desa_db = session
+        raise RuntimeError("not inside a desa-scoped request")
     return session
 
 

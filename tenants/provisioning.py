@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 
 from service.db import SHARED_SCHEMA
 from service.regions.codes import Kode, parse_kode, schema_name_for
-from service.regions.services import villages_under
+from service.regions.services import UnknownKode, villages_under
 from tenants.localnames import default_pengaturan
 from tenants.migrate import tenant_head_sql
 
@@ -68,56 +69,62 @@ def resolve_villages(conn: Connection, codes: Iterable[str | Kode]) -> list[tupl
     return sorted(seen.items())
 
 
-def provision_desa(conn: Connection, kode: str, *, tenant_dir: Path) -> bool:
-    """Provision one desa inside the caller's transaction. Returns ``False`` if it already existed."""
-    parsed = parse_kode(kode)
+def provision_desa(conn: Connection, kode: str | Kode, *, tenant_dir: Path) -> bool:
+    """Provision one desa inside the caller's transaction. Returns ``False`` if it already existed.
+
+    Two round trips: one to lock and check, one script for everything else (schema, tables at head
+    with their stamp, role and grants, default settings, registry row), so provisioning costs little
+    more than replaying the tenant DDL itself.
+    """
+    parsed = kode if isinstance(kode, Kode) else parse_kode(kode)
     schema = schema_name_for(parsed)
-    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
-    registered = conn.scalar(text(f"SELECT 1 FROM {SHARED_SCHEMA}.tenant WHERE kode = :k"), {"k": parsed.dotted})
-    schema_exists = conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": schema})
-    if registered and schema_exists:
-        return False
-    if registered or schema_exists:
-        raise TenantInconsistent(
-            parsed.dotted,
-            "registry row without schema" if registered else "schema without registry row",
-        )
-    database = conn.scalar(text("SELECT current_database()"))
-    role = role_name(database, schema)
-    group = tenant_group_role(database)
-    head, ddl = tenant_head_sql(tenant_dir)
-    conn.execute(text(f"CREATE SCHEMA {_quote(schema)}"))
-    conn.execute(text("SELECT set_config('search_path', :s, true)"), {"s": schema})
-    conn.connection.driver_connection.cursor().execute(ddl, prepare=False)
-    q_role, q_schema = _quote(role), _quote(schema)
-    if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
-        conn.execute(text(f"CREATE ROLE {q_role} NOLOGIN"))
-    conn.execute(
+    state = conn.execute(
         text(
-            f"""
-            GRANT {_quote(group)} TO {q_role};
-            GRANT {q_role} TO CURRENT_USER;
-            GRANT USAGE ON SCHEMA {q_schema} TO {q_role};
-            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {q_schema} TO {q_role};
-            GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {q_schema} TO {q_role};
-            ALTER DEFAULT PRIVILEGES IN SCHEMA {q_schema}
-                GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {q_role};
-            ALTER DEFAULT PRIVILEGES IN SCHEMA {q_schema} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {q_role};
-            """
-        )
-    )
-    for kunci, nilai in default_pengaturan(parsed).items():
-        conn.execute(
-            text(f"INSERT INTO {q_schema}.pengaturan (kunci, nilai) VALUES (:k, CAST(:v AS jsonb))"),
-            {"k": kunci, "v": json.dumps(nilai)},
-        )
-    conn.execute(
-        text(
-            f"INSERT INTO {SHARED_SCHEMA}.tenant (kode, schema_name, role_name, status, revision) "
-            "VALUES (:k, :s, :r, 'ready', :h)"
+            f"""SELECT pg_advisory_xact_lock(hashtext(:s)), current_database() AS database,
+                   EXISTS (SELECT 1 FROM {SHARED_SCHEMA}.wilayah_administrasi WHERE kode = :k) AS known,
+                   EXISTS (SELECT 1 FROM {SHARED_SCHEMA}.tenant WHERE kode = :k) AS registered,
+                   EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :s) AS schema_exists"""
         ),
-        {"k": parsed.dotted, "s": schema, "r": role, "h": head},
+        {"s": schema, "k": parsed.dotted},
+    ).one()
+    if not state.known:
+        raise UnknownKode(parsed)
+    if state.registered and state.schema_exists:
+        return False
+    if state.registered or state.schema_exists:
+        raise TenantInconsistent(
+            parsed.dotted, "registry row without schema" if state.registered else "schema without registry row"
+        )
+    role = role_name(state.database, schema)
+    head, ddl = tenant_head_sql(tenant_dir)
+    q_schema, q_role = sql.Identifier(schema), sql.Identifier(role)
+    settings = [
+        sql.SQL("({}, {}::jsonb)").format(sql.Literal(k), sql.Literal(json.dumps(v)))
+        for k, v in default_pengaturan(parsed).items()
+    ]
+    script = sql.SQL(
+        """CREATE SCHEMA {schema};
+        SELECT set_config('search_path', {schema_name}, true);
+        {ddl}
+        DO $$ BEGIN CREATE ROLE {role} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+        GRANT {group} TO {role};
+        GRANT {role} TO CURRENT_USER;
+        GRANT USAGE ON SCHEMA {schema} TO {role};
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
+        GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
+        ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
+        ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role};
+        INSERT INTO {schema}.pengaturan (kunci, nilai) VALUES {settings};
+        INSERT INTO {shared}.tenant (kode, schema_name, role_name, status, revision)
+            VALUES ({kode}, {schema_name}, {role_name}, 'ready', {head});"""
+    ).format(
+        schema=q_schema, schema_name=sql.Literal(schema), ddl=sql.SQL(ddl), role=q_role,
+        group=sql.Identifier(tenant_group_role(state.database)), settings=sql.SQL(", ").join(settings),
+        shared=sql.Identifier(SHARED_SCHEMA), kode=sql.Literal(parsed.dotted), role_name=sql.Literal(role),
+        head=sql.Literal(head),
     )
+    raw = conn.connection.driver_connection
+    raw.cursor().execute(script.as_string(raw), prepare=False)
     return True
 
 

@@ -98,3 +98,9 @@ def test_prerendered_ddl_equals_stepwise_migrations(db_conn):
         return [tuple(str(v).replace(schema, "X") for v in c) for c in columns], indexes
 
     assert shape("desa_1508022001") == shape("stepwise")
+
+
+def test_unknown_village_code_writes_nothing(db_conn):
+    with pytest.raises(UnknownKode, match="15.08.14.2099"):
+        provision_desa(db_conn, "15.08.14.2099", tenant_dir=TENANT_DIR)
+    assert not db_conn.scalar(text("SELECT 1 FROM pg_namespace WHERE nspname = 'desa_1508142099'"))

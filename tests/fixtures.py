@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Connection, Engine, make_url, text
+from sqlalchemy import Connection, Engine, make_url
 
 from service.config import Settings, load_settings
 from service.db import make_engine
@@ -28,7 +28,7 @@ from tenants.provisioning import provision
 
 ROOT = Path(__file__).resolve().parent.parent
 PILOT_KECAMATAN = "15.08.14"  # Bathin III Ulu: 9 dusun
-OTHER_KECAMATAN_DESA = "15.08.01.2001"  # Pedukun, Kecamatan Pelepat
+OTHER_KECAMATAN_DESA = "15.08.01.2001"  # Pedukun, Kecamatan Tanah Tumbuh
 MIGRATIONS = ROOT / "migrations"
 
 

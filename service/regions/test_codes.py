@@ -23,7 +23,9 @@ def test_dotted_and_digit_forms_mean_the_same_code(raw, dotted, tingkat):
     assert kode.digits == dotted.replace(".", "")
 
 
-@pytest.mark.parametrize("raw", ["", "1", "15.8", "15.08.14.201", "150814200", "15-08-14", "15.08.14.2001.1", "abc", None])
+@pytest.mark.parametrize(
+    "raw", ["", "1", "15.8", "15.08.14.201", "150814200", "15-08-14", "15.08.14.2001.1", "abc", None]
+)
 def test_malformed_codes_are_rejected_naming_the_code(raw):
     with pytest.raises(InvalidKode) as info:
         parse_kode(raw)
