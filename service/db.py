@@ -45,7 +45,7 @@ class TenantModel(DeclarativeBase):
 def resolve_database_url(settings: Settings) -> str:
     """The libpq URL in use: ``DATABASE_URL`` or the embedded server (started if needed)."""
     if settings.database_url:
-        return settings.database_url
+        return libpq_url(settings.database_url)  # SQLAlchemy-style URLs are accepted too
     from service.embedded import embedded_database_url
 
     return embedded_database_url(settings.data_dir)
@@ -72,6 +72,14 @@ def _hide_redis_password(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+def libpq_url(database_url: str) -> str:
+    """The libpq form (``postgresql://``) of a URL, for psql, psycopg and ``kawasan db url``."""
+    url = make_url(database_url)
+    if url.drivername.startswith(("postgresql+", "postgres+")) or url.drivername == "postgres":
+        url = url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def sqlalchemy_url(database_url: str) -> str:

@@ -13,7 +13,7 @@ from service.db import SharedModel
 class OutboxEvent(SharedModel):
     """Work to do after a commit, written in the same transaction as the change that causes it.
 
-    The relay enqueues it on RQ (job id ``outbox:<id>``); the job marks it completed in the same
+    The relay enqueues it on RQ (job id ``outbox-<id>``); the job marks it completed in the same
     transaction as its own effect, so a lost, duplicated or killed job cannot do the work twice.
     """
 
