@@ -258,7 +258,8 @@ def demo(port: int, host: str) -> None:
     # The pilot kecamatan now; the rest of Bungo as jobs (exercising the backbone) while the web starts.
     pilot = provision(runtime.engine, [DEMO_KECAMATAN], tenant_dir=tenant_dir)
     with runtime.engine.begin() as conn:
-        rest = [k for k, _ in resolve_villages(conn, [DEMO_KABUPATEN])]
+        pilot_codes = set(pilot.created) | set(pilot.existing)
+        rest = [k for k, _ in resolve_villages(conn, [DEMO_KABUPATEN]) if k not in pilot_codes]
         queued = request_provisioning(conn, rest)
     env = dict(os.environ, KAWASAN_DATA_DIR=str(runtime.settings.data_dir))
     base = [sys.executable, "-m", "service.cli"]
