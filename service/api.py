@@ -7,7 +7,7 @@ Feature modules import ``Api``/``Blueprint``/``Schema`` from here, never from fl
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
@@ -41,10 +41,10 @@ class ProblemSchema(Schema):
 
 
 def problem(status: int, detail: str, *, field: str | None = None, location: str | None = None,
-            title: str | None = None) -> flask_smorest.abort:
+            title: str | None = None, headers: dict[str, str] | None = None) -> NoReturn:
     """Abort the request with a problem+json naming the field at fault."""
-    errors = [{"field": field, "location": location or "path", "message": detail}] if field else None
-    flask_smorest.abort(status, message=detail, errors=errors, title=title)
+    errors = [{"field": field, "location": location or "json", "message": detail}] if field else None
+    flask_smorest.abort(status, message=detail, errors=errors, title=title, headers=headers)
 
 
 def problem_response(status: int, title: str, detail: str | None = None,
@@ -114,9 +114,36 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(name, import_name, **kwargs)
         self.desa_scoped = desa_scoped
         if desa_scoped:
-            from service.tenancy import enter_desa
+            from service.tenancy import take_desa_kode
 
-            self.url_value_preprocessor(enter_desa)
+            self.url_value_preprocessor(take_desa_kode)
+
+    def requires(self, *roles: str, warga: bool = False, clients: tuple[str, ...] = (),
+                 any_principal: bool = False, pin_change: bool = False):
+        """Declare who may call the view (checked by :mod:`service.auth.policy`, documented in OpenAPI)."""
+        from service.auth.policy import Policy
+        from service.auth.roles import Peran
+
+        policy = Policy(roles=tuple(Peran(r) for r in roles), warga=warga, client_scopes=tuple(clients),
+                        any_principal=any_principal, pin_change=pin_change)
+        security: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"cookieAuth": []}]
+        if clients:
+            security.append({"oauth2": list(clients)})
+
+        def decorator(fn):
+            fn._kawasan_policy = policy
+            fn = self.doc(security=security, description=policy.describe())(fn)
+            fn = self.alt_response(401, description="Not signed in, or the token is invalid")(fn)
+            return self.alt_response(403, description="Signed in, but not allowed here")(fn)
+
+        return decorator
+
+    def public(self, fn):
+        """Declare the view open to everyone."""
+        from service.auth.policy import PUBLIC
+
+        fn._kawasan_policy = PUBLIC
+        return self.doc(security=[])(fn)
 
 
 def register_api(app: Flask) -> Api:
@@ -128,4 +155,26 @@ def register_api(app: Flask) -> Api:
             )
         },
     })
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    api.spec.components.security_scheme(
+        "cookieAuth", {"type": "apiKey", "in": "cookie", "name": "kawasan_session",
+                       "description": "Portal session; unsafe methods also need the X-CSRF-Token header"}
+    )
+    api.spec.components.security_scheme(
+        "oauth2", {"type": "oauth2", "flows": {
+            "clientCredentials": {"tokenUrl": "/oauth/token", "scopes": OAUTH_SCOPES},
+            "authorizationCode": {"authorizationUrl": "/oauth/authorize", "tokenUrl": "/oauth/token",
+                                  "scopes": OAUTH_SCOPES},
+        }}
+    )
     return api
+
+
+#: Scopes an integration can be given (clients act within the desa or kecamatan they are bound to).
+OAUTH_SCOPES = {
+    "desa:read": "Read public and administrative data of the bound desa/kecamatan",
+    "penduduk:read": "Read the population register (personal data; audited)",
+    "audit:read": "Read the audit log of the bound desa",
+}

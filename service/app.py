@@ -7,6 +7,11 @@ from pathlib import Path
 from flask import Flask, send_from_directory
 
 from service.api import register_api
+from service.auth.keys import KeyRing
+from service.auth.policy import PUBLIC, authorize_request, check_every_endpoint_declares_a_policy
+from service.auth.services import AuthRuntime
+from service.auth.tokens import TokenService
+from service.http import register_http
 from service.config import Settings
 from service.runtime import configure_logging, get_runtime
 from service.tenancy import close_desa_db
@@ -28,24 +33,46 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         JSON_SORT_KEYS=False,
     )
+    app.config.update(
+        SESSION_COOKIE_NAME="kawasan_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=runtime.settings.is_production,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+    )
     app.extensions["kawasan"] = runtime
+    keyring = KeyRing(runtime.engine, runtime.settings.secret_key)
+    app.extensions["kawasan_auth"] = AuthRuntime(
+        keyring=keyring, tokens=TokenService(keyring, runtime.redis, runtime.settings.issuer)
+    )
     api = register_api(app)
+    # Order matters: URL preprocessors (desa code) run first, then the one policy check.
+    app.before_request(authorize_request)
+    register_http(app)
 
+    from service.audit.resources import blp as audit_blp
+    from service.audit.resources import desa_blp as audit_desa_blp
+    from service.auth.resources import blp as auth_blp
+    from service.auth.resources import mandiri as mandiri_blp
+    from service.auth.resources import wellknown as jwks_blp
     from service.desa.resources import blp as desa_list_blp
     from service.desa.resources import desa_blp
     from service.health.resources import blp as health_blp
 
-    for blueprint in (health_blp, desa_list_blp, desa_blp):
+    for blueprint in (health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp,
+                      audit_desa_blp):
         api.register_blueprint(blueprint)
     app.teardown_appcontext(close_desa_db)
 
     @app.get("/api/v1/docs/assets/<path:filename>")
+    @public
     def swagger_assets(filename: str):
         import swagger_ui_bundle
 
         return send_from_directory(Path(swagger_ui_bundle.swagger_ui_path), filename, max_age=86400)
 
     @app.get("/")
+    @public
     def index():
         return {
             "name": "Kawasan",
@@ -54,4 +81,11 @@ def create_app(settings: Settings | None = None) -> Flask:
             "desa": "/api/v1/desa",
         }
 
+    check_every_endpoint_declares_a_policy(app)
     return app
+
+
+def public(fn):
+    """Mark a plain Flask view (outside the API blueprints) as open to everyone."""
+    fn._kawasan_policy = PUBLIC
+    return fn

@@ -181,6 +181,12 @@ def tenants_drop(code: str, yes: bool) -> None:
     click.echo(f"dropped {kode}" if dropped else f"{kode} is not a tenant; nothing to do")
 
 
+from service.auth.commands import clients, keys, users, warga  # noqa: E402
+
+for _group in (users, warga, clients, keys):
+    main.add_command(_group)
+
+
 # --- processes --------------------------------------------------------------------------------------
 
 
@@ -257,6 +263,9 @@ def demo(port: int, host: str) -> None:
     upgrade_tenants(runtime.engine, tenant_dir, jobs=2)
     # The pilot kecamatan now; the rest of Bungo as jobs (exercising the backbone) while the web starts.
     pilot = provision(runtime.engine, [DEMO_KECAMATAN], tenant_dir=tenant_dir)
+    from service.demo import seed_demo
+
+    accounts = seed_demo(runtime.engine)
     with runtime.engine.begin() as conn:
         pilot_codes = set(pilot.created) | set(pilot.existing)
         rest = [k for k, _ in resolve_villages(conn, [DEMO_KABUPATEN]) if k not in pilot_codes]
@@ -279,8 +288,10 @@ def demo(port: int, host: str) -> None:
         f"  villages   {url}/api/v1/desa?kabupaten={DEMO_KABUPATEN}\n"
         f"  one dusun  {url}/api/v1/desa/15.08.14.2001\n"
         f"  health     {url}/healthz  {url}/readyz\n"
+        f"  sign in    POST {url}/api/v1/auth/login  (JSON: username+password, or desa+nik+pin)\n"
         f"  database   psql \"{runtime.database_url}\"\n"
-        f"ready in {time.perf_counter() - started:.1f} s; Ctrl-C stops web, worker and relay.\n"
+        + "\n".join(accounts)
+        + f"\nready in {time.perf_counter() - started:.1f} s; Ctrl-C stops web, worker and relay.\n"
     )
     stopping = False
 

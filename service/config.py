@@ -30,6 +30,10 @@ class Settings:
     #: Seconds between relay polls when no NOTIFY arrives.
     relay_poll_interval: float = 5.0
     log_level: str = "INFO"
+    #: Origins allowed to call the API from a browser (``KAWASAN_CORS_ORIGINS``, comma-separated).
+    cors_origins: tuple[str, ...] = ()
+    #: ``iss`` of the tokens this deployment signs.
+    issuer: str = "kawasan"
 
     @property
     def is_production(self) -> bool:
@@ -46,6 +50,10 @@ def load_settings(**overrides) -> Settings:
         "secret_key": env.get("KAWASAN_SECRET_KEY", "dev-only-not-secret"),
         "log_level": env.get("KAWASAN_LOG_LEVEL", "INFO"),
     }
+    if env.get("KAWASAN_CORS_ORIGINS"):
+        values["cors_origins"] = tuple(o.strip() for o in env["KAWASAN_CORS_ORIGINS"].split(",") if o.strip())
+    if env.get("KAWASAN_ISSUER"):
+        values["issuer"] = env["KAWASAN_ISSUER"]
     if env.get("KAWASAN_MIGRATIONS_DIR"):
         values["migrations_dir"] = Path(env["KAWASAN_MIGRATIONS_DIR"]).resolve()
     if env.get("KAWASAN_OUTBOX_REDELIVER_AFTER"):

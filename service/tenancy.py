@@ -1,4 +1,9 @@
-"""Request-side tenant routing: resolve the desa of a desa-scoped route, give the view its session."""
+"""Request-side tenant routing: the desa of a desa-scoped route, and the view's session bound to it.
+
+The URL preprocessor only takes the code out of the view arguments; the policy layer
+(:func:`service.auth.policy.authorize_request`) authorizes against it first and then calls
+:func:`enter_desa`, so an unauthorized caller never causes a desa look-up.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,13 @@ from service.api import problem
 from tenants.session import DesaNotFound, DesaSession, DesaTenant
 
 
-def enter_desa(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """``url_value_preprocessor`` of desa-scoped blueprints: unknown desa → 404 before the view."""
-    if values is None or "kode" not in values:
-        return
-    raw = values.pop("kode")
+def take_desa_kode(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """``url_value_preprocessor`` of desa-scoped blueprints."""
+    if values is not None and "kode" in values:
+        g.desa_kode_raw = values.pop("kode")
+
+
+def enter_desa(raw: str) -> None:
     try:
         session = DesaSession(current_app.extensions["kawasan"].engine, raw)
         g.desa_db = session

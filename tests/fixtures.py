@@ -196,3 +196,78 @@ def run_cli(settings: Settings, *args: str, input: str | None = None, env: dict 
 @pytest.fixture
 def cli(settings):
     return lambda *args, **kw: run_cli(settings, *args, **kw)
+
+
+# --- identity factories ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def auth(app):
+    return app.extensions["kawasan_auth"]
+
+
+@pytest.fixture
+def make_staff(engine):
+    """Factory: a staff account with roles; returns (username, password, account id)."""
+    from service.auth.roles import make_grant
+    from service.auth.services import create_account
+
+    def make(*grants: tuple[str, str | None], password: str = "rahasia-123") -> tuple[str, str, int]:
+        username = f"staf_{uuid.uuid4().hex[:10]}"
+        akun_id = create_account(engine, username=username, nama=f"Staf {username}", password=password,
+                                 email=f"{username}@contoh.id", grants=[make_grant(r, s) for r, s in grants])
+        return username, password, akun_id
+
+    return make
+
+
+@pytest.fixture
+def token_for(auth, engine):
+    """Factory: a valid access token for a staff account with these grants (no password hashing)."""
+    from service.auth.principal import Kind, Principal
+    from service.auth.roles import make_grant
+
+    def make(*grants: tuple[str, str | None]) -> str:
+        principal = Principal(kind=Kind.STAFF, subject=f"staff:{uuid.uuid4().int % 10**9}", name="Uji",
+                              grants=tuple(make_grant(r, s) for r, s in grants))
+        return auth.tokens.issue(principal)[0]
+
+    return make
+
+
+def new_nik(kecamatan: str = "150814") -> str:
+    import random
+
+    return f"{kecamatan}{random.randint(1, 28):02d}{random.randint(1, 12):02d}{random.randint(60, 99):02d}" \
+           f"{random.randint(1, 9999):04d}"
+
+
+@pytest.fixture
+def make_family(engine):
+    """Factory: a family registered in a desa, each member with a PIN; returns [(nik, pin, penduduk id)]."""
+    from service.auth.services import issue_pin
+    from service.penduduk.services import add_penduduk
+    from tenants.session import DesaSession
+
+    def make(desa: str = "15.08.14.2001", size: int = 2, *, must_change: bool = False):
+        no_kk = new_nik()
+        members = []
+        with DesaSession(engine, desa) as session:
+            for i in range(size):
+                nik = new_nik()
+                person = add_penduduk(session, nik=nik, nama=f"Warga {nik[-4:]}", no_kk=no_kk,
+                                      hubungan_keluarga="Kepala Keluarga" if i == 0 else "Anak")
+                pin = issue_pin(session, nik)
+                if not must_change:
+                    from service.auth.models import AkunWarga
+
+                    session.get(AkunWarga, person.id).wajib_ganti_pin = False
+                members.append((nik, pin, person.id))
+            session.commit()
+        return members
+
+    return make
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

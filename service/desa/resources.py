@@ -21,6 +21,7 @@ def _engine():
 
 @blp.route("")
 class DesaList(MethodView):
+    @blp.public
     @blp.arguments(DesaListArgs, location="query")
     @blp.response(200, DesaSummary(many=True))
     @blp.paginate()
@@ -37,6 +38,7 @@ class DesaList(MethodView):
 
 @desa_blp.route("")
 class DesaDetail(MethodView):
+    @desa_blp.public
     @desa_blp.response(200, DesaProfile)
     @desa_blp.alt_response(404, description="Unknown, malformed or unprovisioned desa code")
     def get(self):

@@ -12,12 +12,14 @@ blp = Blueprint("health", __name__, description="Health checks")
 
 
 @blp.route("/healthz")
+@blp.public
 @blp.doc(summary="Process is up")
 def healthz():
     return {"status": "ok"}
 
 
 @blp.route("/readyz")
+@blp.public
 @blp.doc(summary="PostgreSQL and Redis reachable, shared migrations at head")
 def readyz():
     runtime = current_app.extensions["kawasan"]
