@@ -132,7 +132,10 @@ class Blueprint(flask_smorest.Blueprint):
 
         def decorator(fn):
             fn._kawasan_policy = policy
-            fn = self.doc(security=security, description=policy.describe())(fn)
+            extension = {"roles": [r.value for r in policy.roles], "warga": policy.warga,
+                         "clients": list(policy.client_scopes), "any_principal": policy.any_principal,
+                         "desa_scoped": self.desa_scoped}
+            fn = self.doc(security=security, description=policy.describe(), **{"x-kawasan-policy": extension})(fn)
             fn = self.alt_response(401, description="Not signed in, or the token is invalid")(fn)
             return self.alt_response(403, description="Signed in, but not allowed here")(fn)
 

@@ -11,10 +11,24 @@ from service.auth.keys import KeyRing
 from service.auth.policy import PUBLIC, authorize_request, check_every_endpoint_declares_a_policy
 from service.auth.services import AuthRuntime
 from service.auth.tokens import TokenService
-from service.http import register_http
 from service.config import Settings
+from service.http import register_http
 from service.runtime import configure_logging, get_runtime
 from service.tenancy import close_desa_db
+
+
+def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
+    """Every API blueprint, in registration order (feature modules add theirs here)."""
+    from service.audit.resources import blp as audit_blp
+    from service.audit.resources import desa_blp as audit_desa_blp
+    from service.auth.resources import blp as auth_blp
+    from service.auth.resources import mandiri as mandiri_blp
+    from service.auth.resources import wellknown as jwks_blp
+    from service.desa.resources import blp as desa_list_blp
+    from service.desa.resources import desa_blp
+    from service.health.resources import blp as health_blp
+
+    return [health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp, audit_desa_blp]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -50,17 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(authorize_request)
     register_http(app)
 
-    from service.audit.resources import blp as audit_blp
-    from service.audit.resources import desa_blp as audit_desa_blp
-    from service.auth.resources import blp as auth_blp
-    from service.auth.resources import mandiri as mandiri_blp
-    from service.auth.resources import wellknown as jwks_blp
-    from service.desa.resources import blp as desa_list_blp
-    from service.desa.resources import desa_blp
-    from service.health.resources import blp as health_blp
-
-    for blueprint in (health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp,
-                      audit_desa_blp):
+    for blueprint in BLUEPRINTS():
         api.register_blueprint(blueprint)
     app.teardown_appcontext(close_desa_db)
 

@@ -271,3 +271,19 @@ def make_family(engine):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def openapi_for_generation() -> dict:
+    """The OpenAPI document, built at collection time without a database: it depends only on the code."""
+    from flask import Flask
+
+    from service.api import register_api
+
+    app = Flask("kawasan-spec")
+    app.config.update(API_TITLE="Kawasan API", API_VERSION="v1", OPENAPI_VERSION="3.0.3")
+    api = register_api(app)
+    from service.app import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS():
+        api.register_blueprint(blueprint)
+    return api.spec.to_dict()

@@ -14,8 +14,18 @@ from service.auth.principal import Kind
 from service.auth.ratelimit import RateLimited, hit
 from service.auth.roles import DESA_STAFF
 from service.auth.schemas import (
-    ChangePinArgs, IssuedPin, LockedResident, LoginArgs, LogoutArgs, Me, NikArgs, RefreshArgs, SessionInfo,
-    TokenPair, UnlockArgs, WargaSaya,
+    ChangePinArgs,
+    IssuedPin,
+    LockedResident,
+    LoginArgs,
+    LogoutArgs,
+    Me,
+    NikArgs,
+    RefreshArgs,
+    SessionInfo,
+    TokenPair,
+    UnlockArgs,
+    WargaSaya,
 )
 from service.auth.sessions import end_session, start_session
 from service.penduduk.models import Penduduk
