@@ -11,6 +11,7 @@ import urllib.request
 import psutil
 import pytest
 
+from service.demo import DEMO_PASSWORD
 from tests.fixtures import ROOT, cli_env
 
 pytestmark = pytest.mark.slow
@@ -20,6 +21,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _post(url, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
 
 
 def _get(url):
@@ -58,10 +66,21 @@ def test_demo_serves_bungo_and_stops_everything_on_ctrl_c(fresh_database):
             time.sleep(0.5)
         assert total == 153
         assert _get(f"{base}/api/v1/docs")[0] == 200
+        # Demo accounts at every level work.
+        rio = _post(f"{base}/api/v1/auth/login", {"username": "rio.muarabuat", "password": DEMO_PASSWORD})
+        audit = urllib.request.Request(f"{base}/api/v1/desa/15.08.14.2001/audit",
+                                       headers={"Authorization": f"Bearer {rio['access_token']}"})
+        with urllib.request.urlopen(audit, timeout=5) as response:
+            assert response.status == 200
+        camat = _post(f"{base}/api/v1/auth/login", {"username": "camat.bathin3ulu", "password": DEMO_PASSWORD})
+        assert camat["token_type"] == "Bearer"
     finally:
         demo.send_signal(signal.SIGINT)
         output, _ = demo.communicate(timeout=30)
     assert demo.returncode == 0
     assert f"{base}/api/v1/docs" in output and "demo stopped" in output
+    assert "camat.bathin3ulu" in output and "analis.bungo" in output and "rio.muarabuat" in output
+    resident = next(line for line in output.splitlines() if "NIK 1508140304850001" in line)
+    assert "PIN " in resident
     assert children and not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
     assert _get(f"{base}/healthz")[0] is None
