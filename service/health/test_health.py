@@ -13,6 +13,7 @@ def test_readyz_checks_postgres_redis_and_migrations(client):
 
 def test_readyz_is_503_when_shared_migrations_are_behind(client, engine):
     with engine.begin() as conn:
+        current = conn.scalar(text("SELECT version_num FROM kawasan.alembic_version"))
         conn.execute(text("UPDATE kawasan.alembic_version SET version_num = 'older'"))
     try:
         response = client.get("/readyz")
@@ -20,4 +21,4 @@ def test_readyz_is_503_when_shared_migrations_are_behind(client, engine):
         assert "older" in response.get_json()["checks"]["migrations"]
     finally:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE kawasan.alembic_version SET version_num = 's0001'"))
+            conn.execute(text("UPDATE kawasan.alembic_version SET version_num = :v"), {"v": current})
