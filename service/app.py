@@ -66,6 +66,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in BLUEPRINTS():
         api.register_blueprint(blueprint)
+    from service.auth.oauth import init_oauth
+
+    init_oauth(app)  # RFC 6749 token/authorize, 7009 revocation, 7662 introspection, 8414 metadata
     app.teardown_appcontext(close_desa_db)
 
     @app.get("/api/v1/docs/assets/<path:filename>")

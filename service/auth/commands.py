@@ -144,7 +144,8 @@ def clients() -> None:
               help="client_credentials and/or authorization_code.")
 @click.option("--scopes", required=True, help="Space- or comma-separated: desa:read penduduk:read audit:read.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True, help="For authorization_code.")
-def clients_create(nama, scope_kode, grant_types, scopes, redirect_uris):
+@click.option("--public", is_flag=True, help="Public client: no secret; authorization_code with PKCE only.")
+def clients_create(nama, scope_kode, grant_types, scopes, redirect_uris, public):
     """Register a client; prints its id and (for confidential clients) its secret once."""
     from service.auth.oauth import create_client
 
@@ -152,6 +153,7 @@ def clients_create(nama, scope_kode, grant_types, scopes, redirect_uris):
         client_id, secret = create_client(
             _runtime().engine, nama=nama, scope_kode=scope_kode, grant_types=list(grant_types),
             scopes=[s for s in scopes.replace(",", " ").split() if s], redirect_uris=list(redirect_uris),
+            public=public,
         )
     except ValueError as exc:
         _fail(str(exc))

@@ -88,6 +88,8 @@ def _token_principal() -> Principal | None:
     if not header:
         return None
     scheme, _, token = header.partition(" ")
+    if scheme.lower() == "basic" and request.blueprint == "oauth":
+        return None  # OAuth client authentication (client_secret_basic): the OAuth endpoint checks it
     if scheme.lower() != "bearer" or not token.strip():
         problem(401, "Authorization harus 'Bearer <token>' / expected a Bearer token", field="Authorization",
                 location="headers", headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
@@ -115,6 +117,8 @@ def _allowed(policy: Policy, principal: Principal, target: str | None) -> bool:
     if policy.any_principal:
         return True
     if principal.kind is Kind.STAFF:
+        if principal.scopes and not set(policy.client_scopes) & principal.scopes:
+            return False  # a token delegated to an OAuth app reaches only endpoints open to its scopes
         return bool(policy.roles) and principal.has_role(policy.roles, target)
     if principal.kind is Kind.WARGA:
         return policy.warga and target is not None and principal.desa_kode == target

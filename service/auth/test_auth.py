@@ -283,3 +283,13 @@ def test_security_headers_everywhere_and_cors_closed(client):
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_a_token_delegated_to_an_app_is_limited_to_its_scopes(client, auth):
+    from service.auth.principal import Kind, Principal
+    from service.auth.roles import make_grant
+
+    delegated = Principal(kind=Kind.STAFF, subject="staff:1", name="Uji", grants=(make_grant("operator_desa", DESA),),
+                          scopes=frozenset({"desa:read"}))
+    token = auth.tokens.issue(delegated)[0]
+    assert client.get(f"/api/v1/desa/{DESA}/akun-warga/terkunci", headers=bearer(token)).status_code == 403

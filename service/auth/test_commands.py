@@ -60,3 +60,17 @@ def test_keys_rotate(cli, client):
     rotated = cli("keys", "rotate")
     assert rotated.returncode == 0
     assert rotated.stdout.split()[-1] not in before
+
+
+def test_clients_create_prints_the_secret_once_and_it_works(cli, client):
+    created = cli("clients", "create", "--name", "OpenSID Muara Buat", "--scope", "15.08.14.2001",
+                  "--grant", "client_credentials", "--scopes", "desa:read,audit:read")
+    assert created.returncode == 0, created.stderr
+    client_id = created.stdout.split("client_id: ")[1].split()[0]
+    secret = created.stdout.split("client_secret (shown once): ")[1].strip()
+    token = client.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "desa:read"},
+                        auth=(client_id, secret))
+    assert token.status_code == 200, token.get_json()
+    bad = cli("clients", "create", "--name", "x", "--scope", "15.08", "--grant", "client_credentials",
+              "--scopes", "desa:read")
+    assert bad.returncode == 2 and "15.08" in bad.stderr
