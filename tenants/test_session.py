@@ -3,8 +3,9 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from service.db import make_engine
+from service.penduduk.models import Wilayah
 from tenants.session import DesaNotFound, DesaSession, desa_session, find_desa
-from tenants.tables import Pengaturan, Wilayah
+from tenants.tables import Pengaturan
 from tests.fixtures import OTHER_KECAMATAN_DESA
 
 

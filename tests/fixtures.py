@@ -235,32 +235,47 @@ def token_for(auth, engine):
     return make
 
 
-def new_nik(kecamatan: str = "150814") -> str:
+def new_nik(kecamatan: str = "150814", *, female: bool = False) -> str:
+    """A structurally valid, random NIK (birth 1960-1999, +40 on the day for women)."""
     import random
 
-    return f"{kecamatan}{random.randint(1, 28):02d}{random.randint(1, 12):02d}{random.randint(60, 99):02d}" \
+    day = random.randint(1, 28) + (40 if female else 0)
+    return f"{kecamatan}{day:02d}{random.randint(1, 12):02d}{random.randint(60, 99):02d}{random.randint(1, 9999):04d}"
+
+
+def new_no_kk(kecamatan: str = "150814") -> str:
+    import random
+
+    return f"{kecamatan}{random.randint(1, 28):02d}{random.randint(1, 12):02d}{random.randint(10, 24):02d}" \
            f"{random.randint(1, 9999):04d}"
+
+
+def nik_birth_date(nik: str) -> str:
+    day = int(nik[6:8]) % 40
+    return f"19{nik[10:12]}-{nik[8:10]}-{day:02d}"
 
 
 @pytest.fixture
 def make_family(engine):
     """Factory: a family registered in a desa, each member with a PIN; returns [(nik, pin, penduduk id)]."""
+    from service.auth.models import AkunWarga
     from service.auth.services import issue_pin
-    from service.penduduk.services import add_penduduk
+    from service.penduduk.services import add_penduduk, create_keluarga
     from tenants.session import DesaSession
 
     def make(desa: str = "15.08.14.2001", size: int = 2, *, must_change: bool = False):
-        no_kk = new_nik()
         members = []
         with DesaSession(engine, desa) as session:
+            keluarga = create_keluarga(session, no_kk=new_no_kk())
             for i in range(size):
-                nik = new_nik()
-                person = add_penduduk(session, nik=nik, nama=f"Warga {nik[-4:]}", no_kk=no_kk,
-                                      hubungan_keluarga="Kepala Keluarga" if i == 0 else "Anak")
+                sex = 1 if i == 0 else 2
+                nik = new_nik(female=sex == 2)
+                person = add_penduduk(session, {
+                    "nik": nik, "nama": f"Warga {nik[-4:]}", "keluarga_id": keluarga.id, "kk_level": 1 if i == 0 else 4,
+                    "sex": sex, "tanggal_lahir": nik_birth_date(nik),
+                }, actor="test").penduduk
                 pin = issue_pin(session, nik)
                 if not must_change:
-                    from service.auth.models import AkunWarga
-
                     session.get(AkunWarga, person.id).wajib_ganti_pin = False
                 members.append((nik, pin, person.id))
             session.commit()

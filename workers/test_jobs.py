@@ -15,17 +15,21 @@ DESA = "15.08.02.2002"
 
 
 @pytest.fixture
-def relay(runtime):
-    runtime.redis.flushdb()
-    return Relay(runtime.engine, runtime.redis, redeliver_after=1.0, poll_interval=0.2)
-
-
-@pytest.fixture
 def work(runtime):
     def run() -> None:
         SimpleWorker([queue(q, runtime.redis) for q in QUEUES], connection=runtime.redis).work(burst=True)
 
     return run
+
+
+@pytest.fixture
+def relay(runtime, work):
+    """A relay over an empty backlog (events left by other tests are processed first)."""
+    runtime.redis.flushdb()
+    relay = Relay(runtime.engine, runtime.redis, redeliver_after=1.0, poll_interval=0.2)
+    relay.run_once()
+    work()
+    return relay
 
 
 @pytest.fixture

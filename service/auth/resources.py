@@ -220,10 +220,18 @@ class OwnData(MethodView):
         if saya is None:
             problem(404, "data penduduk tidak ditemukan / resident not found")
         keluarga = []
-        if saya.no_kk:
+        if saya.keluarga_id:
             keluarga = session.scalars(
-                select(Penduduk).where(Penduduk.no_kk == saya.no_kk, Penduduk.id != saya.id).order_by(Penduduk.id)
+                select(Penduduk).where(Penduduk.keluarga_id == saya.keluarga_id, Penduduk.id != saya.id,
+                                       Penduduk.status_dasar == 1).order_by(Penduduk.kk_level, Penduduk.id)
             ).all()
         record(_engine(), "baca_data_pribadi", aktor=g.principal, desa_kode=current_desa().kode,
                objek=f"keluarga:{saya.id}", detail={"jumlah": 1 + len(keluarga)})
-        return {"saya": saya, "keluarga": keluarga}
+        return {"saya": _anggota(saya), "keluarga": [_anggota(p) for p in keluarga]}
+
+
+def _anggota(penduduk: Penduduk) -> dict:
+    from service.penduduk.referensi import label
+
+    return {"id": str(penduduk.public_id), "nama": penduduk.nama, "nik": penduduk.nik,
+            "hubungan_keluarga": label("kk_level", penduduk.kk_level)}

@@ -91,7 +91,7 @@ class UnlockArgs(Schema):
 
 
 class AnggotaKeluarga(Schema):
-    id = ma.fields.Integer()
+    id = ma.fields.String(metadata={"description": "public id"})
     nama = ma.fields.String()
     nik = ma.fields.String()
     hubungan_keluarga = ma.fields.String(allow_none=True)

@@ -7,12 +7,13 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.orm import aliased
 
+from service.penduduk.models import Wilayah
 from service.regions.codes import Kode
 from service.regions.models import WilayahAdministrasi
 from tenants.localnames import NATIONAL_DEFAULTS
 from tenants.models import Tenant
 from tenants.session import DesaSession
-from tenants.tables import Pengaturan, Wilayah
+from tenants.tables import Pengaturan
 
 _Kec = aliased(WilayahAdministrasi, name="kec")
 _Kab = aliased(WilayahAdministrasi, name="kab")
