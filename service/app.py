@@ -27,8 +27,11 @@ def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
     from service.desa.resources import blp as desa_list_blp
     from service.desa.resources import desa_blp
     from service.health.resources import blp as health_blp
+    from service.penduduk.resources import blp as penduduk_blp
+    from service.penduduk.resources import referensi_blp
 
-    return [health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp, audit_desa_blp]
+    return [health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp, audit_desa_blp,
+            penduduk_blp, referensi_blp]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
