@@ -23,7 +23,12 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
 #: Modules whose import registers handlers.
-HANDLER_MODULES = ("tenants.tasks", "service.penduduk.tasks", "service.penduduk.impor_tasks", "service.penduduk.demo_tasks")
+HANDLER_MODULES = (
+    "tenants.tasks",
+    "service.penduduk.tasks",
+    "service.penduduk.impor_tasks",
+    "service.penduduk.demo_tasks",
+)
 
 
 @dataclass
