@@ -302,3 +302,31 @@ def openapi_for_generation() -> dict:
     for blueprint in BLUEPRINTS():
         api.register_blueprint(blueprint)
     return api.spec.to_dict()
+
+
+# --- background work, in-process -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def work(runtime):
+    """Run every queued job now, in this process (RQ's SimpleWorker in burst mode)."""
+    from rq import SimpleWorker
+
+    from workers.queues import QUEUES, queue
+
+    def run() -> None:
+        SimpleWorker([queue(q, runtime.redis) for q in QUEUES], connection=runtime.redis).work(burst=True)
+
+    return run
+
+
+@pytest.fixture
+def relay(runtime, work):
+    """A relay over an empty backlog (events left by other tests are processed first)."""
+    from workers.relay import Relay
+
+    runtime.redis.flushdb()
+    relay = Relay(runtime.engine, runtime.redis, redeliver_after=1.0, poll_interval=0.2)
+    relay.run_once()
+    work()
+    return relay

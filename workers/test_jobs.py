@@ -1,35 +1,16 @@
 import time
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import text
 
 from tenants.provisioning import drop_desa
 from tenants.tasks import TOPIC_PROVISION, request_provisioning
 from workers.jobs import MAX_ATTEMPTS
 from workers.outbox import emit
-from workers.queues import QUEUES, queue
-from workers.relay import Relay, job_id_for
+from workers.queues import queue
+from workers.relay import job_id_for
 
 DESA = "15.08.02.2002"
-
-
-@pytest.fixture
-def work(runtime):
-    def run() -> None:
-        SimpleWorker([queue(q, runtime.redis) for q in QUEUES], connection=runtime.redis).work(burst=True)
-
-    return run
-
-
-@pytest.fixture
-def relay(runtime, work):
-    """A relay over an empty backlog (events left by other tests are processed first)."""
-    runtime.redis.flushdb()
-    relay = Relay(runtime.engine, runtime.redis, redeliver_after=1.0, poll_interval=0.2)
-    relay.run_once()
-    work()
-    return relay
 
 
 @pytest.fixture

@@ -53,7 +53,17 @@ class Sebutan(Schema):
     camat = ma.fields.String(metadata={"example": "Camat"})
 
 
+class RingkasanPenduduk(Schema):
+    penduduk_hidup = ma.fields.Integer()
+    keluarga_aktif = ma.fields.Integer()
+    laki_laki = ma.fields.Integer()
+    perempuan = ma.fields.Integer()
+    dihitung_pada = ma.fields.DateTime()
+
+
 class DesaProfile(DesaSummary):
+    penduduk = ma.fields.Nested(RingkasanPenduduk, allow_none=True,
+                                metadata={"description": "Register summary, recounted by a worker after changes"})
     sebutan = ma.fields.Nested(Sebutan, metadata={"description": "The village's own names for its levels"})
     jumlah_wilayah = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Integer(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, select, text
 from sqlalchemy.orm import aliased
 
 from service.penduduk.models import Wilayah
@@ -66,8 +66,13 @@ def desa_profile(conn: Connection, session: DesaSession) -> dict[str, Any]:
     pengaturan = dict(session.execute(select(Pengaturan.kunci, Pengaturan.nilai)).all())
     counts = dict(session.execute(select(Wilayah.tingkat, func.count()).group_by(Wilayah.tingkat)).all())
     sebutan = {key.removeprefix("sebutan_"): pengaturan.get(key, default) for key, default in NATIONAL_DEFAULTS.items()}
+    ringkasan = conn.execute(
+        text("SELECT penduduk_hidup, keluarga_aktif, laki_laki, perempuan, dihitung_pada "
+             "FROM kawasan.desa_ringkasan WHERE desa_kode = :d"), {"d": session.desa.kode}
+    ).first()
     return {
         **_summary(row),
+        "penduduk": dict(ringkasan._mapping) if ringkasan else None,
         "sebutan": sebutan,
         "jumlah_wilayah": {level: counts.get(level, 0) for level in ("dusun", "rw", "rt")},
     }

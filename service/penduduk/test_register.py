@@ -209,3 +209,14 @@ def test_personal_data_reads_are_audited_without_niks(client, operator, engine):
                                  "ORDER BY id DESC LIMIT 5"), {"d": DESA}).all()
     assert ("baca_data_pribadi", f"penduduk:{created['id']}") in [(r.aksi, r.objek) for r in rows]
     assert created["data"]["nik"] not in json.dumps([list(r) for r in rows], default=str)
+
+
+def test_the_village_summary_follows_the_register(client, operator, relay, work):
+    before = client.get(f"/api/v1/desa/{DESA}").get_json()["penduduk"]
+    register(client, operator, sex=2, nik=new_nik(female=True))
+    register(client, operator)
+    relay.run_once()
+    work()
+    after = client.get(f"/api/v1/desa/{DESA}").get_json()["penduduk"]
+    assert after["penduduk_hidup"] == before["penduduk_hidup"] + 2
+    assert after["perempuan"] == before["perempuan"] + 1
