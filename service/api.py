@@ -108,15 +108,23 @@ class Blueprint(flask_smorest.Blueprint):
     """Feature blueprints. ``desa_scoped=True`` routes live under ``<url_prefix>/desa/<kode>``: the desa is resolved
     once, before the view, and the view reaches its data only through :func:`service.tenancy.desa_db`."""
 
-    def __init__(self, name: str, import_name: str, *, desa_scoped: bool = False, **kwargs):
+    def __init__(self, name: str, import_name: str, *, desa_scoped: bool = False, region_scoped: bool = False,
+                 **kwargs):
         if desa_scoped:
             kwargs["url_prefix"] = kwargs.get("url_prefix", "") + "/desa/<kode>"
+        if region_scoped:  # a kecamatan or kabupaten workspace: the policy checks the code, no desa is entered
+            kwargs["url_prefix"] = kwargs.get("url_prefix", "") + "/wilayah/<wilayah>"
         super().__init__(name, import_name, **kwargs)
         self.desa_scoped = desa_scoped
+        self.region_scoped = region_scoped
         if desa_scoped:
             from service.tenancy import take_desa_kode
 
             self.url_value_preprocessor(take_desa_kode)
+        if region_scoped:
+            from service.tenancy import take_region_kode
+
+            self.url_value_preprocessor(take_region_kode)
 
     def requires(self, *roles: str, warga: bool = False, clients: tuple[str, ...] = (),
                  any_principal: bool = False, pin_change: bool = False):
@@ -134,7 +142,7 @@ class Blueprint(flask_smorest.Blueprint):
             fn._kawasan_policy = policy
             extension = {"roles": [r.value for r in policy.roles], "warga": policy.warga,
                          "clients": list(policy.client_scopes), "any_principal": policy.any_principal,
-                         "desa_scoped": self.desa_scoped}
+                         "desa_scoped": self.desa_scoped, "region_scoped": self.region_scoped}
             fn = self.doc(security=security, description=policy.describe(), **{"x-kawasan-policy": extension})(fn)
             fn = self.alt_response(401, description="Not signed in, or the token is invalid")(fn)
             return self.alt_response(403, description="Signed in, but not allowed here")(fn)

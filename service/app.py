@@ -27,11 +27,14 @@ def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
     from service.desa.resources import blp as desa_list_blp
     from service.desa.resources import desa_blp
     from service.health.resources import blp as health_blp
+    from service.penduduk.laporan_resources import blp as penduduk_laporan_blp
     from service.penduduk.resources import blp as penduduk_blp
     from service.penduduk.resources import referensi_blp
+    from service.surat.resources import blp as surat_blp
+    from service.surat.resources import inbox_blp, verify_blp
 
     return [health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp, audit_desa_blp,
-            penduduk_blp, referensi_blp]
+            penduduk_blp, penduduk_laporan_blp, referensi_blp, surat_blp, inbox_blp, verify_blp]
 
 
 def create_app(settings: Settings | None = None) -> Flask:

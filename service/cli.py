@@ -250,8 +250,11 @@ DEMO_KECAMATAN = "15.08.14"  # Bathin III Ulu: the 9 pilot dusun
 @main.command("demo")
 @click.option("--port", default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def demo(port: int, host: str) -> None:
+@click.option("--penduduk", "demo_penduduk", default=2400, show_default=True,
+              help="Synthetic residents per village (Faker id_ID), filled by background jobs.")
+def demo(port: int, host: str, demo_penduduk: int) -> None:
     """Start everything: embedded servers, migrations, Kabupaten Bungo, web + relay + worker."""
+    from service.penduduk.demo_tasks import request_demo_data
     from tenants.migrate import upgrade_shared, upgrade_tenants
     from tenants.provisioning import provision, resolve_villages
     from tenants.tasks import request_provisioning
@@ -268,8 +271,12 @@ def demo(port: int, host: str) -> None:
     accounts = seed_demo(runtime.engine)
     with runtime.engine.begin() as conn:
         pilot_codes = set(pilot.created) | set(pilot.existing)
-        rest = [k for k, _ in resolve_villages(conn, [DEMO_KABUPATEN]) if k not in pilot_codes]
+        villages = [k for k, _ in resolve_villages(conn, [DEMO_KABUPATEN])]
+        rest = [k for k in villages if k not in pilot_codes]
         queued = request_provisioning(conn, rest)
+        # Every village's register (about 2,400 residents each) fills in the background; jobs for villages
+        # still being provisioned retry with backoff.
+        filling = request_demo_data(conn, villages, demo_penduduk)
     env = dict(os.environ, KAWASAN_DATA_DIR=str(runtime.settings.data_dir))
     base = [sys.executable, "-m", "service.cli"]
     children = [
@@ -282,6 +289,7 @@ def demo(port: int, host: str) -> None:
         f"\nKawasan demo: Kabupaten Bungo ({DEMO_KABUPATEN})\n"
         f"  pilot Kecamatan Bathin III Ulu: {pilot.summary()}\n"
         f"  rest of Bungo: {len(queued)} provisioning jobs queued\n"
+        f"  registers: {len(filling)} jobs queued ({demo_penduduk:,} synthetic residents per village)\n"
         f"  web        {url}/\n"
         f"  API docs   {url}/api/v1/docs\n"
         f"  OpenAPI    {url}/api/v1/openapi.json\n"

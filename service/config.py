@@ -34,6 +34,12 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     #: ``iss`` of the tokens this deployment signs.
     issuer: str = "kawasan"
+    #: Outgoing mail for notifications (``KAWASAN_SMTP_HOST``; unset: no email).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "kawasan@localhost"
+    #: Public base URL (QR codes on letters point at ``<public_url>/verifikasi/<token>``).
+    public_url: str = "http://127.0.0.1:8000"
 
     @property
     def is_production(self) -> bool:
@@ -52,6 +58,12 @@ def load_settings(**overrides) -> Settings:
     }
     if env.get("KAWASAN_CORS_ORIGINS"):
         values["cors_origins"] = tuple(o.strip() for o in env["KAWASAN_CORS_ORIGINS"].split(",") if o.strip())
+    if env.get("KAWASAN_SMTP_HOST"):
+        values["smtp_host"] = env["KAWASAN_SMTP_HOST"]
+        values["smtp_port"] = int(env.get("KAWASAN_SMTP_PORT", "25"))
+        values["smtp_from"] = env.get("KAWASAN_SMTP_FROM", "kawasan@localhost")
+    if env.get("KAWASAN_PUBLIC_URL"):
+        values["public_url"] = env["KAWASAN_PUBLIC_URL"]
     if env.get("KAWASAN_ISSUER"):
         values["issuer"] = env["KAWASAN_ISSUER"]
     if env.get("KAWASAN_MIGRATIONS_DIR"):

@@ -21,6 +21,17 @@ def take_desa_kode(endpoint: str | None, values: dict[str, Any] | None) -> None:
         g.desa_kode_raw = values.pop("kode")
 
 
+def take_region_kode(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """``url_value_preprocessor`` of kecamatan/kabupaten workspaces."""
+    if values is not None and "wilayah" in values:
+        g.region_kode_raw = values.pop("wilayah")
+
+
+def current_region() -> str:
+    """The dotted kecamatan or kabupaten code of a region-scoped request (checked by the policy layer)."""
+    return g.region_kode
+
+
 def enter_desa(raw: str) -> None:
     try:
         session = DesaSession(current_app.extensions["kawasan"].engine, raw)

@@ -32,7 +32,7 @@ def _post(url, body):
 
 def _get(url):
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, response.headers, response.read()
     except OSError:
         return None, None, None
@@ -42,7 +42,9 @@ def test_demo_serves_bungo_and_stops_everything_on_ctrl_c(fresh_database):
     fresh = fresh_database()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--port", str(port)], cwd=ROOT,
+    # A small register per village keeps the background load of the test machine modest.
+    demo = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--port", str(port), "--penduduk", "200"],
+                            cwd=ROOT,
                             env=cli_env(fresh.settings), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     started = time.monotonic()

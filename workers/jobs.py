@@ -28,6 +28,8 @@ HANDLER_MODULES = (
     "service.penduduk.tasks",
     "service.penduduk.impor_tasks",
     "service.penduduk.demo_tasks",
+    "service.surat.tasks",
+    "service.surat.notifikasi",
 )
 
 

@@ -19,7 +19,7 @@ from service.api import problem
 from service.auth.principal import Kind, Principal
 from service.auth.roles import Peran
 from service.auth.tokens import TokenError
-from service.regions.codes import InvalidKode, parse_desa_kode
+from service.regions.codes import InvalidKode, Tingkat, parse_desa_kode, parse_kode
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 #: flask-smorest's own documentation endpoints and Flask's static files.
@@ -140,12 +140,29 @@ def authorize_request() -> None:
     principal = _token_principal() or _session_principal()
     g.principal = principal
     raw_kode = g.pop("desa_kode_raw", None)
+    raw_region = g.pop("region_kode_raw", None)
     target = None
     if raw_kode is not None:
         try:
             target = parse_desa_kode(raw_kode).dotted
         except InvalidKode as exc:
             problem(404, f"{raw_kode!r}: {exc.reason}", field="kode", location="path")
+    if raw_region is not None:
+        try:
+            region = parse_kode(raw_region)
+        except InvalidKode as exc:
+            problem(404, f"{raw_region!r}: {exc.reason}", field="wilayah", location="path")
+        if region.tingkat not in (Tingkat.KECAMATAN, Tingkat.KABUPATEN):
+            problem(404, f"{raw_region!r}: bukan kecamatan/kabupaten / not a kecamatan or kabupaten",
+                    field="wilayah", location="path")
+        from service.regions.services import UnknownKode, get_region
+
+        try:
+            with current_app.extensions["kawasan"].engine.connect() as conn:
+                get_region(conn, region)
+        except UnknownKode as exc:
+            problem(404, str(exc), field="wilayah", location="path")
+        target = g.region_kode = region.dotted
     if not policy.public:
         if principal is None:
             problem(401, "perlu masuk (login) / authentication required",

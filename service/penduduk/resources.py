@@ -160,13 +160,17 @@ class PendudukList(MethodView):
             where.append(Penduduk.tanggal_lahir > _years_ago(args["umur_max"] + 1))
         if "wilayah_id" in args:
             where.append(Penduduk.wilayah_id.in_(_subtree(session, args["wilayah_id"])))
-        if args.get("q"):
-            query = _tsquery(args["q"])
-            if query:
-                where.append(Penduduk.nama_tsv.op("@@")(func.to_tsquery("simple", query)))
         if args.get("after"):
             nama, last_id = _uncursor(args["after"])
             where.append(tuple_(Penduduk.nama, Penduduk.id) > tuple_(nama, last_id))
+        query = _tsquery(args["q"]) if args.get("q") else None
+        if query:
+            # Match through the GIN index first, then sort the (few) matches: walking the name index
+            # and testing every row is what makes late-alphabet names slow (bench/kependudukan.py).
+            matches = (select(Penduduk.id).where(Penduduk.nama_tsv.op("@@")(func.to_tsquery("simple", query)),
+                                                 *where)
+                       .cte("cocok").prefix_with("MATERIALIZED", dialect="postgresql"))
+            where = [Penduduk.id.in_(select(matches.c.id))]
         limit = args["limit"]
         rows = session.execute(
             select(Penduduk.id, Penduduk.public_id, Penduduk.nik, Penduduk.nama, Penduduk.sex,
