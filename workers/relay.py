@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
 
 import psycopg
 import redis
+import sqlalchemy.exc
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import Engine, text
@@ -57,9 +59,14 @@ class Relay:
             due = []
             for row in rows:
                 job_id = job_id_for(row.id)
-                status = self._job_status(job_id)
+                job = self._job(job_id)
+                status = job.get_status(refresh=False) if job else None
                 if status in _WAITING:
                     continue  # still in its queue: waiting for a worker is not a loss
+                if status == JobStatus.STARTED and job.started_at and (
+                    datetime.now(UTC) - job.started_at.replace(tzinfo=UTC)
+                ).total_seconds() < self.redeliver_after:
+                    continue  # just picked up by a worker that has not locked the row yet
                 if row.seen:
                     log.warning("outbox event %s: job %s is %s; re-enqueueing", row.id, job_id, status or "gone")
                     if status is not None:
@@ -79,9 +86,9 @@ class Relay:
                 )
         return enqueued
 
-    def _job_status(self, job_id: str) -> JobStatus | None:
+    def _job(self, job_id: str) -> Job | None:
         try:
-            return Job.fetch(job_id, connection=self.redis).get_status(refresh=False)
+            return Job.fetch(job_id, connection=self.redis)
         except NoSuchJobError:
             return None
 
@@ -100,7 +107,9 @@ class Relay:
                         # Drain every notification that arrived; a burst costs one pass.
                         for _ in listener.notifies(timeout=self.poll_interval, stop_after=1):
                             pass
-            except (psycopg.OperationalError, redis.ConnectionError) as exc:
+            except (psycopg.OperationalError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                    redis.ConnectionError) as exc:
+                # A restarted PostgreSQL or Redis: the pool has invalidated the broken connection; retry.
                 log.error("relay lost a connection (%s); retrying in 2 s", exc)
                 self.stopping.wait(2)
         log.info("relay stopped")

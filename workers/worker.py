@@ -11,6 +11,7 @@ from workers.queues import QUEUES, queue
 
 def run_worker(runtime: Runtime, queues: tuple[str, ...] = QUEUES, *, burst: bool = False) -> bool:
     _load_handlers()  # import handlers before forking work horses
+    import weasyprint  # noqa: F401 - slow to import (~1 s); every issuing work horse inherits it
     connection = runtime.redis
     worker = Worker([queue(name, connection) for name in queues], connection=connection)
     return worker.work(burst=burst, with_scheduler=False, logging_level=runtime.settings.log_level)
