@@ -50,7 +50,7 @@ def _page(where, pagination):
 
 @desa_blp.route("/audit")
 class DesaAudit(MethodView):
-    @desa_blp.requires("kepala_desa")
+    @desa_blp.requires("kepala_desa", clients=("audit:read",))
     @desa_blp.arguments(AuditArgs, location="query")
     @desa_blp.response(200, AuditEntry(many=True))
     @desa_blp.paginate()

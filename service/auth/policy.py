@@ -132,9 +132,9 @@ def _allowed(policy: Policy, principal: Principal, target: str | None) -> bool:
 def authorize_request() -> None:
     """``before_request`` of the whole app (after URL preprocessing, before any view)."""
     g.principal = None
+    if request.endpoint is None or request.method == "OPTIONS":
+        return  # 404/405, and CORS preflights (Flask answers them; they carry no credentials and read nothing)
     policy = policy_of(current_app, request.endpoint, request.method)
-    if request.endpoint is None:
-        return  # 404/405: nothing to authorize
     if policy is None:
         problem(403, "endpoint tanpa kebijakan akses / endpoint without an access policy")
     principal = _token_principal() or _session_principal()

@@ -293,3 +293,19 @@ def test_a_token_delegated_to_an_app_is_limited_to_its_scopes(client, auth):
                           scopes=frozenset({"desa:read"}))
     token = auth.tokens.issue(delegated)[0]
     assert client.get(f"/api/v1/desa/{DESA}/akun-warga/terkunci", headers=bearer(token)).status_code == 403
+
+
+def test_cors_preflight_is_answered_only_for_configured_origins(client, app):
+    preflight = client.options("/api/v1/auth/me", headers={"Origin": "https://evil.example",
+                                                           "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 200 and "Access-Control-Allow-Origin" not in preflight.headers
+    settings = app.extensions["kawasan"].settings
+    import dataclasses
+
+    app.extensions["kawasan"].settings = dataclasses.replace(settings, cors_origins=("https://portal.bungokab.go.id",))
+    try:
+        allowed = client.options("/api/v1/auth/me", headers={"Origin": "https://portal.bungokab.go.id",
+                                                             "Access-Control-Request-Method": "GET"})
+        assert allowed.headers["Access-Control-Allow-Origin"] == "https://portal.bungokab.go.id"
+    finally:
+        app.extensions["kawasan"].settings = settings
