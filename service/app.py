@@ -30,11 +30,14 @@ def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
     from service.penduduk.laporan_resources import blp as penduduk_laporan_blp
     from service.penduduk.resources import blp as penduduk_blp
     from service.penduduk.resources import referensi_blp
+    from service.surat.pengaturan_resources import blp as surat_pengaturan_blp
+    from service.surat.pengaturan_resources import kabupaten_blp as surat_katalog_kabupaten_blp
     from service.surat.resources import blp as surat_blp
     from service.surat.resources import inbox_blp, verify_blp
 
     return [health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp, audit_desa_blp,
-            penduduk_blp, penduduk_laporan_blp, referensi_blp, surat_blp, inbox_blp, verify_blp]
+            penduduk_blp, penduduk_laporan_blp, referensi_blp, surat_blp, inbox_blp, surat_pengaturan_blp,
+            surat_katalog_kabupaten_blp, verify_blp]
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -24,6 +24,7 @@ class PermohonanSurat(TenantModel):
     isian: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     status: Mapped[str] = mapped_column(String(30))
     langkah: Mapped[int] = mapped_column(SmallInteger, default=0)
+    rantai_desa: Mapped[list[str]] = mapped_column(JSONB, default=list)
     rantai: Mapped[str] = mapped_column(String(10))
     putaran: Mapped[int] = mapped_column(SmallInteger, default=1)
     nomor: Mapped[str | None] = mapped_column(String(100))

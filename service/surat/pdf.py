@@ -111,7 +111,7 @@ def render_letter(session: DesaSession, permohonan: PermohonanSurat, jenis: Jeni
     names = dict(session.execute(text("SELECT kunci, nilai FROM pengaturan")).all())
     jabatan = f"{names.get('sebutan_kepala_desa', 'Kepala Desa')} {session.desa.nama}"
     context = letter_context(session, permohonan, jabatan)
-    body = check_template(jenis.base.template, context)
+    body = check_template(names.get(f"surat_template:{jenis.kode}") or jenis.base.template, context)
     html = (
         _page_env()
         .get_template("surat.html")
@@ -126,4 +126,7 @@ def render_letter(session: DesaSession, permohonan: PermohonanSurat, jenis: Jeni
             verify_url=verify_url,
         )
     )
-    return HTML(string=html).write_pdf()
+    from service.surat.pengaturan import data_only_url_fetcher
+
+    # Only data: URLs (the QR code): a letter never makes WeasyPrint fetch files or network resources.
+    return HTML(string=html, url_fetcher=data_only_url_fetcher()).write_pdf()

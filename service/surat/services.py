@@ -195,6 +195,7 @@ def ajukan(
         isian=clean,
         status=BELUM_LENGKAP if jenis.base.lampiran else SEDANG_DIPERIKSA,
         rantai=jenis.rantai,
+        rantai_desa=village_chain(session),
     )
     session.add(permohonan)
     session.flush()
@@ -245,8 +246,13 @@ def tambah_lampiran(
 # --- in the desa ----------------------------------------------------------------------------------------
 
 
+def _chain_of(session: DesaSession, permohonan: PermohonanSurat) -> list[str]:
+    """The chain the request started its round with (a settings change does not reroute it midway)."""
+    return permohonan.rantai_desa or village_chain(session)
+
+
 def _step_role(session: DesaSession, permohonan: PermohonanSurat) -> str:
-    chain = village_chain(session)
+    chain = _chain_of(session, permohonan)
     return chain[min(permohonan.langkah, len(chain) - 1)]
 
 
@@ -272,7 +278,7 @@ def verifikasi(session: DesaSession, permohonan: PermohonanSurat, actor: Princip
             raise WrongState(permohonan.status, "memverifikasi")
         raise NotAllowed(f"langkah ini untuk {role} / this step belongs to {role}")
     kunci = f"desa:{permohonan.putaran}:{permohonan.langkah}"
-    chain = village_chain(session)
+    chain = _chain_of(session, permohonan)
     permohonan.langkah += 1
     permohonan.status = MENUNGGU_TANDATANGAN if permohonan.langkah >= len(chain) - 1 else SEDANG_DIPERIKSA
     _history(session, permohonan, tingkat="desa", aksi="diverifikasi", actor=actor, peran=role, kunci=kunci)
@@ -359,6 +365,7 @@ def ajukan_ulang(
         permohonan.isian = {**permohonan.isian, **{k: str(v).strip() for k, v in isian.items()}}
     permohonan.putaran += 1
     permohonan.langkah = 0
+    permohonan.rantai_desa = village_chain(session)
     permohonan.alasan = None
     permohonan.penandatangan = []
     permohonan.status = BELUM_LENGKAP if lampiran_kurang(session, permohonan) else SEDANG_DIPERIKSA

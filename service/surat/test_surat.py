@@ -233,3 +233,27 @@ def test_concurrent_issues_get_distinct_consecutive_numbers(app, engine, make_fa
 
 def _my_id(client, warga):
     return client.get("/api/v1/desa/15.08.14.2005/warga/saya", headers=warga).get_json()["saya"]["id"]
+
+
+def test_a_chain_change_does_not_reroute_requests_midway(client, warga, staff, engine):
+    from tenants.session import DesaSession
+
+    pid = client.post(f"{BASE}/permohonan", json={"jenis": "DOM", "isian": {"keperluan": "x"}},
+                      headers=warga).get_json()["id"]
+    assert client.post(f"{BASE}/permohonan/{pid}/verifikasi", headers=staff["operator"]).status_code == 200
+    with DesaSession(engine, DESA) as session:  # the desa drops the sekdes step from now on
+        session.execute(text("INSERT INTO pengaturan (kunci, nilai) VALUES ('surat_rantai_verifikasi', "
+                             "'[\"operator_desa\", \"kepala_desa\"]') ON CONFLICT (kunci) DO UPDATE "
+                             "SET nilai = EXCLUDED.nilai"))
+        session.commit()
+    try:
+        assert client.post(f"{BASE}/permohonan/{pid}/tandatangani", headers=staff["rio"]).status_code == 409
+        assert client.post(f"{BASE}/permohonan/{pid}/verifikasi", headers=staff["sekdes"]).status_code == 200
+        new = client.post(f"{BASE}/permohonan", json={"jenis": "DOM", "isian": {"keperluan": "y"}},
+                          headers=warga).get_json()["id"]
+        client.post(f"{BASE}/permohonan/{new}/verifikasi", headers=staff["operator"])
+        assert client.get(f"{BASE}/permohonan/{new}", headers=warga).get_json()["status"] == "Menunggu Tandatangan"
+    finally:
+        with DesaSession(engine, DESA) as session:
+            session.execute(text("DELETE FROM pengaturan WHERE kunci = 'surat_rantai_verifikasi'"))
+            session.commit()

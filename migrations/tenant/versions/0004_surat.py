@@ -28,6 +28,8 @@ def upgrade() -> None:
         sa.Column("isian", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
         sa.Column("status", sa.String(30), nullable=False),
         sa.Column("langkah", sa.SmallInteger, nullable=False, server_default="0"),
+        # The village verification chain as it was when the request (or its latest round) started.
+        sa.Column("rantai_desa", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
         sa.Column("rantai", sa.String(10), nullable=False),
         sa.Column("putaran", sa.SmallInteger, nullable=False, server_default="1"),
         sa.Column("nomor", sa.String(100)),
