@@ -27,6 +27,7 @@ def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
     from service.desa.resources import blp as desa_list_blp
     from service.desa.resources import desa_blp
     from service.health.resources import blp as health_blp
+    from service.penduduk.impor_resources import blp as penduduk_impor_blp
     from service.penduduk.laporan_resources import blp as penduduk_laporan_blp
     from service.penduduk.resources import blp as penduduk_blp
     from service.penduduk.resources import referensi_blp
@@ -36,8 +37,8 @@ def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
     from service.surat.resources import inbox_blp, verify_blp
 
     return [health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp, audit_desa_blp,
-            penduduk_blp, penduduk_laporan_blp, referensi_blp, surat_blp, inbox_blp, surat_pengaturan_blp,
-            surat_katalog_kabupaten_blp, verify_blp]
+            penduduk_blp, penduduk_impor_blp, penduduk_laporan_blp, referensi_blp, surat_blp, inbox_blp,
+            surat_pengaturan_blp, surat_katalog_kabupaten_blp, verify_blp]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Swagger UI assets are served from the installed swagger-ui-bundle, never from a CDN.
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         JSON_SORT_KEYS=False,
+        # Uploads (register imports, letter attachments) are refused above this before being read.
+        MAX_CONTENT_LENGTH=25 * 1024 * 1024,
     )
     app.config.update(
         SESSION_COOKIE_NAME="kawasan_session",

@@ -182,8 +182,9 @@ def tenants_drop(code: str, yes: bool) -> None:
 
 
 from service.auth.commands import clients, keys, users, warga  # noqa: E402
+from service.penduduk.commands import penduduk  # noqa: E402
 
-for _group in (users, warga, clients, keys):
+for _group in (users, warga, clients, keys, penduduk):
     main.add_command(_group)
 
 
@@ -220,12 +221,13 @@ def serve(host: str, port: int, web_workers: int) -> None:
 @main.command("worker")
 @click.option("--queue", "queues", multiple=True, help="Queue(s) to serve; default: all.")
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-def worker(queues: tuple[str, ...], burst: bool) -> None:
+@click.option("--simple", is_flag=True, help="Run jobs in-process (no fork per job): ~10x throughput.")
+def worker(queues: tuple[str, ...], burst: bool, simple: bool) -> None:
     """Run an RQ worker."""
     from workers.queues import QUEUES
     from workers.worker import run_worker
 
-    run_worker(_runtime(), queues or QUEUES, burst=burst)
+    run_worker(_runtime(), queues or QUEUES, burst=burst, simple=simple)
 
 
 @main.command("relay")
@@ -277,19 +279,26 @@ def demo(port: int, host: str, demo_penduduk: int) -> None:
         # Every village's register (about 2,400 residents each) fills in the background; jobs for villages
         # still being provisioned retry with backoff.
         filling = request_demo_data(conn, villages, demo_penduduk)
-    env = dict(os.environ, KAWASAN_DATA_DIR=str(runtime.settings.data_dir))
+    url = f"http://{host}:{port}"
+    # Letters issued through the demo carry QR codes pointing at this server.
+    env = dict(os.environ, KAWASAN_DATA_DIR=str(runtime.settings.data_dir), KAWASAN_PUBLIC_URL=url)
     base = [sys.executable, "-m", "service.cli"]
     children = [
         subprocess.Popen([*base, "serve", "--host", host, "--port", str(port)], env=env),
         subprocess.Popen([*base, "worker"], env=env),
         subprocess.Popen([*base, "relay"], env=env),
     ]
-    url = f"http://{host}:{port}"
+    from service.surat.demo import start_in_background
+
+    # About 360 letters in the pilot villages (some waiting for the camat), filled while the web starts.
+    start_in_background(runtime.engine, base_url=url, penduduk=demo_penduduk)
     click.echo(
         f"\nKawasan demo: Kabupaten Bungo ({DEMO_KABUPATEN})\n"
         f"  pilot Kecamatan Bathin III Ulu: {pilot.summary()}\n"
         f"  rest of Bungo: {len(queued)} provisioning jobs queued\n"
         f"  registers: {len(filling)} jobs queued ({demo_penduduk:,} synthetic residents per village)\n"
+        f"  letters    ~360 requests in the 9 Bathin III Ulu villages, filling in the background; camat's inbox "
+        f"{url}/api/v1/wilayah/15.08.14/kotak-masuk\n"
         f"  web        {url}/\n"
         f"  API docs   {url}/api/v1/docs\n"
         f"  OpenAPI    {url}/api/v1/openapi.json\n"

@@ -52,9 +52,12 @@ def servers(tmp_path_factory) -> TestServers:
     if env.redis_url:
         redis_url = env.redis_url
     else:
+        # A database number of its own, so test sessions running side by side never share queues.
+        import random
+
         from service.embedded import embedded_redis_url
 
-        redis_url = embedded_redis_url(data_dir)
+        redis_url = f"{embedded_redis_url(data_dir)}?db={random.randint(1, 15)}"
     return TestServers(admin_url=admin_url, redis_url=redis_url, data_dir=data_dir)
 
 

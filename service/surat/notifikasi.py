@@ -20,14 +20,23 @@ from workers.jobs import JobContext, handles
 TOPIC = "surat.kabar"
 
 
-def _recipient_email(ctx: JobContext, schema: str, subject: str) -> str | None:
-    kind, _, rest = subject.partition(":")
+def _recipient_emails(ctx: JobContext, schema: str, penerima: str) -> list[str]:
+    """A subject (``warga:…``, ``staff:…``) or a role in the desa (``kepala_desa@15.08.14.2001``)."""
+    if "@" in penerima and ":" not in penerima:
+        peran, _, desa = penerima.partition("@")
+        return list(ctx.conn.scalars(text(
+            "SELECT a.email FROM kawasan.akun a JOIN kawasan.peran_akun p ON p.akun_id = a.id "
+            "WHERE p.peran = :peran AND p.scope_kode = :desa AND a.aktif AND a.email IS NOT NULL"),
+            {"peran": peran, "desa": desa}))
+    kind, _, rest = penerima.partition(":")
     if kind == "warga":
         pid = rest.rsplit(":", 1)[-1]
-        return ctx.conn.scalar(text(f'SELECT email FROM "{schema}".penduduk WHERE id = :i'), {"i": int(pid)})
+        email = ctx.conn.scalar(text(f'SELECT email FROM "{schema}".penduduk WHERE id = :i'), {"i": int(pid)})
+        return [email] if email else []
     if kind == "staff":
-        return ctx.conn.scalar(text("SELECT email FROM kawasan.akun WHERE id = :i"), {"i": int(rest)})
-    return None
+        email = ctx.conn.scalar(text("SELECT email FROM kawasan.akun WHERE id = :i"), {"i": int(rest)})
+        return [email] if email else []
+    return []
 
 
 @handles(TOPIC)
@@ -70,8 +79,7 @@ def deliver(ctx: JobContext, desa_kode: str | None, payload: dict[str, Any]) -> 
         with urllib.request.urlopen(request, timeout=5) as response:  # a failure raises: the outbox retries
             done["webhook"] = response.status
     if settings.smtp_host:
-        address = _recipient_email(ctx, schema, row.pemohon)
-        if address:
+        for address in _recipient_emails(ctx, schema, payload.get("penerima") or row.pemohon):
             message = EmailMessage()
             message["From"], message["To"] = settings.smtp_from, address
             message["Subject"] = f"[Kawasan] {payload.get('judul') or 'Status surat'}"
