@@ -454,6 +454,57 @@ class InboxItem(MethodView):
         return {**_inbox_view(row, datetime.now(UTC)), "permohonan_detail": draft}
 
 
+@inbox_blp.route("/kotak-masuk/<int:item_id>/lampiran/<int:lampiran_id>")
+class InboxAttachment(MethodView):
+    @inbox_blp.requires(*UPPER)
+    def get(self, item_id, lampiran_id):
+        """Open one of the request's attachments (read from the desa; audited)"""
+        with _engine().connect() as conn:
+            row = _item(conn, item_id)
+        with DesaSession(_engine(), row.desa_kode) as session:
+            permohonan = session.scalar(select(PermohonanSurat).where(PermohonanSurat.public_id == row.permohonan_id))
+            lampiran = session.get(LampiranPermohonan, lampiran_id)
+            if lampiran is None or lampiran.permohonan_id != permohonan.id:
+                problem(404, "lampiran tidak ditemukan / attachment not found", field="lampiran_id", location="path")
+            data, mime = lampiran.isi, lampiran.mime
+        record(
+            _engine(),
+            "baca_data_pribadi",
+            aktor=g.principal,
+            desa_kode=row.desa_kode,
+            objek=f"lampiran:{row.permohonan_id}:{lampiran_id}",
+        )
+        return Response(
+            data, mimetype=mime, headers={"Content-Disposition": f'inline; filename="lampiran-{lampiran_id}"'}
+        )
+
+
+@inbox_blp.route("/kotak-masuk/<int:item_id>/draf")
+class InboxDraft(MethodView):
+    @inbox_blp.requires(*UPPER)
+    def get(self, item_id):
+        """The letter as it will be issued (PDF draft without a number), to read beside the decision"""
+        from service.surat.pdf import render_letter
+
+        with _engine().connect() as conn:
+            row = _item(conn, item_id)
+        with DesaSession(_engine(), row.desa_kode) as session:
+            permohonan = session.scalar(select(PermohonanSurat).where(PermohonanSurat.public_id == row.permohonan_id))
+            jenis = services.resolve_jenis(session, permohonan.jenis_kode)
+            session.expunge(permohonan)  # a detached copy: the draft number below is never written
+            permohonan.nomor = "DRAF"
+            pdf = render_letter(session, permohonan, jenis, verify_url=f"{_base_url()}/verifikasi/DRAF")
+            session.rollback()
+        record(
+            _engine(),
+            "baca_data_pribadi",
+            aktor=g.principal,
+            desa_kode=row.desa_kode,
+            objek=f"draf:{row.permohonan_id}",
+        )
+        return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": 'inline; filename="draf.pdf"'})
+
+
 @inbox_blp.route("/kotak-masuk/<int:item_id>/keputusan")
 class Decide(MethodView):
     @inbox_blp.requires(*UPPER)

@@ -115,6 +115,14 @@ def test_a_letter_that_needs_the_camat(client, warga, staff, relay, work):
     assert item["tingkat"] == "kecamatan" and not item["terlambat"]
     detail = client.get(f"/api/v1/wilayah/{KEC}/kotak-masuk/{item['id']}", headers=staff["camat"]).get_json()
     assert detail["permohonan_detail"]["isian"]["alasan"] == "pekerjaan"
+    attachment = detail["permohonan_detail"]["lampiran"][0]
+    opened = client.get(f"/api/v1/wilayah/{KEC}/kotak-masuk/{item['id']}/lampiran/{attachment['id']}",
+                        headers=staff["camat"])
+    assert opened.status_code == 200 and opened.data == PNG
+    draft = client.get(f"/api/v1/wilayah/{KEC}/kotak-masuk/{item['id']}/draf", headers=staff["camat"])
+    assert draft.status_code == 200 and draft.data.startswith(b"%PDF")
+    assert client.get(f"/api/v1/wilayah/15.08.01/kotak-masuk/{item['id']}/draf", headers=staff["camat_lain"]
+                      ).status_code == 404
     assert client.get(f"/api/v1/wilayah/15.08.01/kotak-masuk/{item['id']}", headers=staff["camat_lain"]
                       ).status_code == 404
     assert client.get(f"/api/v1/wilayah/{KEC}/kotak-masuk", headers=staff["camat_lain"]).status_code == 403
