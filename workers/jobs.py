@@ -28,6 +28,7 @@ HANDLER_MODULES = (
     "service.penduduk.tasks",
     "service.penduduk.impor_tasks",
     "service.penduduk.demo_tasks",
+    "service.penduduk.laporan_tasks",
     "service.surat.tasks",
     "service.surat.notifikasi",
 )

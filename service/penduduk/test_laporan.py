@@ -342,16 +342,27 @@ def test_buku_induk_pdf_renders(http, tokens, engine, village):
     assert entry.detail["format"] == "pdf" and entry.detail["baris"] == _living_count(engine)
 
 
-def test_a_pdf_too_long_to_lay_out_is_413_pointing_at_xlsx(http, tokens, engine, village, monkeypatch):
+def test_a_pdf_too_long_for_a_request_is_made_by_a_worker(http, tokens, engine, village, monkeypatch, relay, work):
     from service.penduduk import laporan_resources
 
     monkeypatch.setattr(laporan_resources, "PDF_MAX_BARIS", 1)
     headers = staff_token(tokens, ("operator_desa", DESA))
     response = http.get(f"{BASE}/buku-induk?format=pdf", headers=headers)
-    assert response.status_code == 413 and response.mimetype == "application/problem+json"
-    assert [e["field"] for e in response.get_json()["errors"]] == ["format"] and "xlsx" in response.get_json()["detail"]
-    assert _audits(engine, _subject(headers, tokens)) == []  # nothing was exported
-    assert http.get(f"{BASE}/buku-induk?format=xlsx", headers=headers).status_code == 200
+    assert response.status_code == 202
+    queued = response.get_json()
+    assert http.get(queued["status_url"], headers=headers).get_json()["status"] == "menunggu"
+    assert http.get(queued["berkas_url"], headers=headers).status_code == 409  # not ready yet
+    assert _audits(engine, _subject(headers, tokens)) == []  # nothing exported yet
+    relay.run_once()
+    work()
+    status = http.get(queued["status_url"], headers=headers).get_json()
+    assert status["status"] == "selesai" and status["baris"] == _living_count(engine)
+    pdf = http.get(queued["berkas_url"], headers=headers)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF") and _pdf_landscape_a4(pdf.data)
+    [entry] = _audits(engine, _subject(headers, tokens))
+    assert entry.detail["format"] == "pdf"
+    other = staff_token(tokens, ("operator_desa", "15.08.14.2004"))
+    assert http.get(queued["status_url"].replace(DESA, "15.08.14.2004"), headers=other).status_code == 404
 
 
 # --- B.2 Buku Mutasi --------------------------------------------------------------------------------------
