@@ -83,7 +83,7 @@ def private_redis(runtime):
     and their relays flush it and their workers take jobs from it."""
     import redis
 
-    connection = redis.Redis.from_url(f"{runtime.redis_url}?db={random.randint(4, 15)}")
+    connection = redis.Redis.from_url(f"{runtime.redis_url.split('?')[0]}?db={random.randint(4, 15)}")
     connection.flushdb()
     yield connection
     connection.flushdb()
