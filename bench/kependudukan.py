@@ -40,14 +40,14 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import Engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
-BENCH_DATA_DIR = ROOT / ".kawasan-bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # ``service`` and ``tests.fixtures`` when run as ``python bench/kependudukan.py``
+
+from common import BENCH_DATA_DIR, Server, note, open_redis, open_server, out, percentile, verdict  # noqa: E402
 
 DESA = "15.08.14.2001"  # Muara Buat, Bathin III Ulu
 SCHEMA = "desa_1508142001"
@@ -65,25 +65,8 @@ FILTER = {"sex": 2, "umur_min": 20, "umur_max": 40, "agama_id": 1}
 # --------------------------------------------------------------------------- output
 
 
-def out(line: str = "") -> None:
-    print(line, flush=True)
-
-
-def note(line: str) -> None:
-    print(f"[bench] {line}", file=sys.stderr, flush=True)
-
-
-def verdict(value: float, target: float) -> str:
-    return "OK" if value <= target else "MISSED"
-
-
 def ms(seconds: float, digits: int = 2) -> str:
     return f"{seconds * 1000:.{digits}f} ms"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def summary(values: list[float], target_ms: float | None = None) -> str:
@@ -96,61 +79,6 @@ def summary(values: list[float], target_ms: float | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- server and databases
-
-
-class Server:
-    def __init__(self, admin_url: str, embedded: bool):
-        self.admin_url = admin_url
-        self.embedded = embedded
-        self.created: list[str] = []
-
-    def create_database(self, prefix: str = "kawasan_bench") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop_database(self, url_or_name: str) -> int:
-        name = make_url(url_or_name).database if "://" in url_or_name else url_or_name
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
-                                                (f"{name}:%",)).fetchall()]
-            # Desa roles are members of the group role "<database>:tenant": drop members first.
-            for role in sorted(roles, key=lambda r: r.endswith(":tenant")):
-                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
-        if name in self.created:
-            self.created.remove(name)
-        return len(roles)
-
-    def drop_all(self) -> None:
-        for name in list(self.created):
-            try:
-                started = time.perf_counter()
-                roles = self.drop_database(name)
-                note(f"database {name} dropped with {roles} roles in {time.perf_counter() - started:.2f} s")
-            except Exception as exc:  # noqa: BLE001 - best effort cleanup, keep going
-                note(f"could not drop {name}: {exc}")
-
-
-def open_server(database_url: str | None) -> Server:
-    if database_url:
-        admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-        return Server(admin, embedded=False)
-    from service.embedded import embedded_database_url
-
-    note(f"no --database-url / DATABASE_URL: embedded PostgreSQL under {BENCH_DATA_DIR}")
-    return Server(embedded_database_url(BENCH_DATA_DIR, database="postgres"), embedded=True)
-
-
-def open_redis(redis_url: str | None) -> tuple[str, bool]:
-    if redis_url:
-        return redis_url, False
-    from service.embedded import embedded_redis_url
-
-    note(f"no --redis-url / REDIS_URL: embedded Redis under {BENCH_DATA_DIR}")
-    return embedded_redis_url(BENCH_DATA_DIR), True
 
 
 def machine_lines(engine: Engine) -> list[str]:

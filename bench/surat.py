@@ -58,14 +58,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import psycopg
 from sqlalchemy import Engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
-BENCH_DATA_DIR = ROOT / ".kawasan-bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # ``service`` when run as ``python bench/surat.py``
+
+from common import BENCH_DATA_DIR, note, open_redis, open_server, out, percentile  # noqa: E402
 
 KECAMATAN = "15.08.14"  # Bathin III Ulu
 PILOT = tuple(f"{KECAMATAN}.{n}" for n in range(2001, 2010))
@@ -86,21 +86,8 @@ TARGET_PDF_MS = 300.0
 # --------------------------------------------------------------------------- output
 
 
-def out(line: str = "") -> None:
-    print(line, flush=True)
-
-
-def note(line: str) -> None:
-    print(f"[bench] {line}", file=sys.stderr, flush=True)
-
-
 def ms(seconds: float, digits: int = 1) -> str:
     return f"{seconds * 1000:.{digits}f} ms"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
 def at_most(value: float, target: float) -> str:
@@ -119,53 +106,6 @@ def load_average() -> str:
 
 
 # --------------------------------------------------------------------------- server, database, redis
-
-
-class Server:
-    def __init__(self, admin_url: str, embedded: bool):
-        self.admin_url = admin_url
-        self.embedded = embedded
-        self.created: list[str] = []
-
-    def create_database(self, prefix: str = "kawasan_bench") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        for name in list(self.created):
-            try:
-                with psycopg.connect(self.admin_url, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                    roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
-                                                        (f"{name}:%",)).fetchall()]
-                    for role in sorted(roles, key=lambda r: r.endswith(":tenant")):  # members before the group
-                        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
-                self.created.remove(name)
-                note(f"database {name} dropped with {len(roles)} roles")
-            except Exception as exc:  # noqa: BLE001 - best effort cleanup, keep going
-                note(f"could not drop {name}: {exc}")
-
-
-def open_server(database_url: str | None) -> Server:
-    if database_url:
-        admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-        return Server(admin, embedded=False)
-    from service.embedded import embedded_database_url
-
-    note(f"no --database-url / DATABASE_URL: embedded PostgreSQL under {BENCH_DATA_DIR}")
-    return Server(embedded_database_url(BENCH_DATA_DIR, database="postgres"), embedded=True)
-
-
-def open_redis(redis_url: str | None) -> tuple[str, bool]:
-    if redis_url:
-        return redis_url, False
-    from service.embedded import embedded_redis_url
-
-    note(f"no --redis-url / REDIS_URL: embedded Redis under {BENCH_DATA_DIR}")
-    return embedded_redis_url(BENCH_DATA_DIR), True
 
 
 def with_redis_db(url: str, db: int) -> str:

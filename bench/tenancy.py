@@ -29,19 +29,18 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
 TENANT_DIR = MIGRATIONS / "tenant"
-BENCH_DATA_DIR = ROOT / ".kawasan-bench"
+
+from common import BENCH_DATA_DIR, Server, note, open_server, out, verdict  # noqa: E402
 
 KABUPATEN = "15.08"  # Kabupaten Bungo
 PROVINSI = "15"  # Provinsi Jambi
@@ -85,72 +84,11 @@ ADDITIVE_REVISION = textwrap.dedent(
 # --------------------------------------------------------------------------- output
 
 
-def out(line: str = "") -> None:
-    print(line, flush=True)
-
-
-def note(line: str) -> None:
-    """Progress goes to stderr so that stdout holds only the figures."""
-    print(f"[bench] {line}", file=sys.stderr, flush=True)
-
-
-def verdict(value: float, target: float) -> str:
-    return "OK" if value <= target else "MISSED"
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
 # --------------------------------------------------------------------------- server and databases
-
-
-class Server:
-    def __init__(self, admin_url: str, embedded: bool):
-        self.admin_url = admin_url
-        self.embedded = embedded
-        self.created: list[str] = []
-
-    def create_database(self, prefix: str = "kawasan_bench") -> str:
-        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
-
-    def drop_database(self, url_or_name: str) -> int:
-        name = make_url(url_or_name).database if "://" in url_or_name else url_or_name
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            roles = [
-                r
-                for (r,) in conn.execute(
-                    "SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (f"{name}:%",)
-                ).fetchall()
-            ]
-            # Desa roles are members of the group role "<database>:tenant": drop members first.
-            for role in sorted(roles, key=lambda r: r.endswith(":tenant")):
-                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
-        if name in self.created:
-            self.created.remove(name)
-        return len(roles)
-
-    def drop_all(self) -> None:
-        for name in list(self.created):
-            try:
-                self.drop_database(name)
-            except Exception as exc:  # noqa: BLE001 - best effort cleanup, keep going
-                note(f"could not drop {name}: {exc}")
-
-
-def open_server(database_url: str | None) -> Server:
-    if database_url:
-        admin = make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
-        return Server(admin, embedded=False)
-    from service.embedded import embedded_database_url
-
-    note(f"no --database-url / DATABASE_URL: embedded PostgreSQL under {BENCH_DATA_DIR}")
-    return Server(embedded_database_url(BENCH_DATA_DIR, database="postgres"), embedded=True)
 
 
 @contextmanager
