@@ -8,7 +8,6 @@ cannot be read or the desa is unknown.
 from __future__ import annotations
 
 import getpass
-import io
 import sys
 from pathlib import Path
 
@@ -73,7 +72,7 @@ def import_command(desa: str, file: Path) -> None:
 def export_command(desa: str, fmt: str, output: Path) -> None:
     """Write the whole register of one desa in FormatImporExcel columns (re-imports unchanged). Audited."""
     from service.audit.services import record
-    from service.penduduk.impor import write_csv, write_xlsx
+    from service.penduduk.impor import export_register
     from tenants.session import DesaNotFound, desa_session
 
     runtime = _runtime()
@@ -82,14 +81,7 @@ def export_command(desa: str, fmt: str, output: Path) -> None:
         _fail("--output - is for CSV only")
     try:
         with desa_session(runtime.engine, desa) as session:
-            if fmt == "csv":
-                buffer = io.StringIO()
-                count = write_csv(session, buffer)
-                content = buffer.getvalue().encode("utf-8-sig")
-            else:
-                binary = io.BytesIO()
-                count = write_xlsx(session, binary)
-                content = binary.getvalue()
+            content, count = export_register(session, fmt)
             kode = session.desa.kode
     except DesaNotFound as exc:
         _fail(str(exc))

@@ -1200,3 +1200,16 @@ def write_xlsx(session: DesaSession, fh: IO[bytes]) -> int:
         sheet.append(row)
     workbook.save(fh)
     return max(count, 0)
+
+
+def export_register(session, fmt: str) -> tuple[bytes, int]:
+    """The whole register as CSV (UTF-8 with BOM, what spreadsheets expect) or xlsx; returns (bytes, rows)."""
+    import io
+
+    if fmt == "csv":
+        buffer = io.StringIO()
+        count = write_csv(session, buffer)
+        return buffer.getvalue().encode("utf-8-sig"), count
+    binary = io.BytesIO()
+    count = write_xlsx(session, binary)
+    return binary.getvalue(), count

@@ -19,7 +19,7 @@ from service.api import Blueprint, Schema, problem
 from service.audit.services import record
 from service.auth.roles import DESA_STAFF
 from service.penduduk import impor
-from service.penduduk.impor import MAX_BYTES, BerkasTidakValid, sniff, write_csv, write_xlsx
+from service.penduduk.impor import MAX_BYTES, BerkasTidakValid, export_register, sniff
 from service.penduduk.impor_tasks import TOPIC_IMPOR
 from service.tenancy import current_desa, desa_db
 from workers.outbox import emit
@@ -139,14 +139,7 @@ class EksporView(MethodView):
         email, alamat_sebelumnya), so that it re-imports unchanged. Personal data: audited"""
         fmt = args["format"]
         session = desa_db()
-        if fmt == "csv":
-            buffer = io.StringIO()
-            count = write_csv(session, buffer)
-            content = buffer.getvalue().encode("utf-8-sig")
-        else:
-            binary = io.BytesIO()
-            count = write_xlsx(session, binary)
-            content = binary.getvalue()
+        content, count = export_register(session, fmt)
         desa = current_desa()
         # Who exported which desa's register and how many rows: never a NIK or a name.
         record(_engine(), "ekspor_data_pribadi", aktor=g.principal, desa_kode=desa.kode, objek="penduduk:register",
