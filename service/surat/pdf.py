@@ -56,17 +56,8 @@ def check_template(source: str, context: dict[str, Any]) -> str:
 def letter_context(session: DesaSession, permohonan: PermohonanSurat, penandatangan_jabatan: str) -> dict[str, Any]:
     penduduk = session.get(Penduduk, permohonan.penduduk_id)
     names = dict(session.execute(text("SELECT kunci, nilai FROM pengaturan")).all())
-    kecamatan, kabupaten = _region_names(session.desa.kode)
     return {
-        "desa": {
-            "nama": session.desa.nama,
-            "kode": session.desa.kode,
-            "kecamatan": kecamatan,
-            "kabupaten": kabupaten,
-            "sebutan_desa": names.get("sebutan_desa", "Desa"),
-            "sebutan_kepala_desa": names.get("sebutan_kepala_desa", "Kepala Desa"),
-            "alamat": names.get("alamat_kantor", ""),
-        },
+        "desa": desa_context(session, names),
         "penduduk": {
             "nama": penduduk.nama,
             "nik": penduduk.nik,
@@ -83,19 +74,29 @@ def letter_context(session: DesaSession, permohonan: PermohonanSurat, penandatan
     }
 
 
+def desa_context(session: DesaSession, names: dict[str, Any]) -> dict[str, Any]:
+    """The ``desa`` part of a letter's context: names from the registry, local names from its settings."""
+    kecamatan, kabupaten = _region_names(session.get_bind(), session.desa.kode)
+    return {
+        "nama": session.desa.nama,
+        "kode": session.desa.kode,
+        "kecamatan": kecamatan,
+        "kabupaten": kabupaten,
+        "sebutan_desa": names.get("sebutan_desa", "Desa"),
+        "sebutan_kepala_desa": names.get("sebutan_kepala_desa", "Kepala Desa"),
+        "alamat": names.get("alamat_kantor", ""),
+    }
+
+
 @lru_cache(maxsize=4096)
-def _region_names(desa_kode: str) -> tuple[str, str]:
-    """Kecamatan and kabupaten names, from the bundled registry files (desa sessions cannot read it)."""
-    import csv
+def _region_names(engine, desa_kode: str) -> tuple[str, str]:
+    """Kecamatan and kabupaten names from the region registry, on a connection of its own (the desa role
+    cannot read the shared schema); they never change, so each desa is looked up once per process."""
+    from service.regions.services import get_region
 
-    from service.regions.services import data_dir
-
-    kec_kode, kab_kode = desa_kode.rsplit(".", 1)[0], ".".join(desa_kode.split(".")[:2])
-    kecamatan = kabupaten = ""
-    with open(data_dir() / "districts.csv", encoding="utf-8") as fh:
-        kecamatan = next((r["name"] for r in csv.DictReader(fh) if r["code"] == kec_kode), "")
-    with open(data_dir() / "regencies.csv", encoding="utf-8") as fh:
-        kabupaten = next((r["name"] for r in csv.DictReader(fh) if r["code"] == kab_kode), "")
+    with engine.connect() as conn:
+        kecamatan = get_region(conn, desa_kode.rsplit(".", 1)[0]).nama
+        kabupaten = get_region(conn, ".".join(desa_kode.split(".")[:2])).nama
     return kecamatan, kabupaten
 
 

@@ -302,21 +302,12 @@ def _worst_isian(isian: katalog.Isian) -> str:
 def sample_context(session: DesaSession, jenis: katalog.JenisSurat) -> dict[str, Any]:
     """A context shaped exactly like :func:`service.surat.pdf.letter_context`, with a made-up resident."""
     from service.penduduk.referensi import label
-    from service.surat.pdf import _region_names, tanggal
+    from service.surat.pdf import desa_context, tanggal
 
     rows = _rows(session)
-    kecamatan, kabupaten = _region_names(session.desa.kode)
     sebutan_kepala = rows.get("sebutan_kepala_desa", "Kepala Desa")
     return {
-        "desa": {
-            "nama": session.desa.nama,
-            "kode": session.desa.kode,
-            "kecamatan": kecamatan,
-            "kabupaten": kabupaten,
-            "sebutan_desa": rows.get("sebutan_desa", "Desa"),
-            "sebutan_kepala_desa": sebutan_kepala,
-            "alamat": rows.get("alamat_kantor", ""),
-        },
+        "desa": desa_context(session, rows),
         "penduduk": {
             "nama": "Budi Santoso",
             "nik": session.desa.kode.replace(".", "")[:6] + "0101900001",
@@ -571,7 +562,7 @@ def preview_pdf(session: DesaSession, jenis_kode: str, body_html: str, *, base_u
     the type goes up), a QR code to an example URL, and a visible PREVIEW mark."""
     from weasyprint import HTML
 
-    from service.surat.pdf import _page_env, _region_names, qr_data_uri, tanggal
+    from service.surat.pdf import _page_env, qr_data_uri, tanggal
     from service.surat.services import resolve_jenis
 
     jenis = resolve_jenis(session, jenis_kode)
@@ -585,7 +576,7 @@ def preview_pdf(session: DesaSession, jenis_kode: str, body_html: str, *, base_u
         when=now,
     )
     context = sample_context(session, jenis.base)
-    kecamatan, kabupaten = _region_names(session.desa.kode)
+    kecamatan, kabupaten = context["desa"]["kecamatan"], context["desa"]["kabupaten"]
     signers = [{"tingkat": "desa", "nama": "(Nama Penandatangan)", "jabatan": context["penandatangan"]["jabatan"]}]
     if jenis.rantai in (katalog.KECAMATAN, katalog.KABUPATEN):
         signers.append({"tingkat": "kecamatan", "nama": "(Nama Camat)", "jabatan": f"Camat {kecamatan}"})
