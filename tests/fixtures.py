@@ -10,6 +10,7 @@ provisioned; it is dropped at the end. Tests that need their own tenants or migr
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -333,3 +334,28 @@ def relay(runtime, work):
     relay.run_once()
     work()
     return relay
+
+
+@pytest.fixture
+def fresh_rate_limits(runtime):
+    """Sign-in rate limits start empty (tests sign in many times from the same address)."""
+    for key in runtime.redis.scan_iter("kawasan:rl:*"):
+        runtime.redis.delete(key)
+
+
+def kill_process_tree(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+    """Signal a process and its descendants (RQ's work horse runs in a session of its own), then reap it."""
+    import contextlib
+
+    import psutil
+
+    if proc.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            family = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+            for pid in family:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        kill_process_tree(proc, signal.SIGKILL)

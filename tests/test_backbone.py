@@ -4,19 +4,16 @@ Enqueue provisioning, SIGKILL the worker mid-job, FLUSHALL Redis, restart worker
 work completes exactly once.
 """
 
-import contextlib
-import os
 import signal
 import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 import redis
 from sqlalchemy import text
 
-from tests.fixtures import ROOT, run_cli
+from tests.fixtures import ROOT, kill_process_tree, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -26,19 +23,6 @@ DESA = "15.08.14.2003"
 def _start(env, *args):
     return subprocess.Popen([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=env,
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _kill(proc, sig=signal.SIGKILL):
-    """Signal a process and its descendants (RQ's work horse runs in a session of its own)."""
-    if proc.poll() is None:
-        family = [proc.pid] + [child.pid for child in psutil.Process(proc.pid).children(recursive=True)]
-        for pid in family:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        _kill(proc, signal.SIGKILL)
 
 
 def _wait_for(predicate, timeout, what):
@@ -78,8 +62,8 @@ def test_killed_worker_and_lost_redis_still_complete_exactly_once(fresh_database
                 )).scalar()
 
         orphan_pid = _wait_for(job_is_blocked_mid_way, 30, "the job to reach the registry insert")
-        _kill(worker)
-        _kill(relay)
+        kill_process_tree(worker)
+        kill_process_tree(relay)
         redis.Redis.from_url(fresh.settings.redis_url).flushall()
         blocker.rollback()  # the killed job's transaction can now only roll back
         blocker.close()
@@ -107,7 +91,7 @@ def test_killed_worker_and_lost_redis_still_complete_exactly_once(fresh_database
         assert "15.08.14.2003" in listed.stdout and "registry and schemas agree" in listed.stdout
     finally:
         for proc in processes:
-            _kill(proc, signal.SIGTERM)
+            kill_process_tree(proc, signal.SIGTERM)
 
 
 def test_relay_wakes_on_notify_without_waiting_for_a_poll(fresh_database):
@@ -129,4 +113,4 @@ def test_relay_wakes_on_notify_without_waiting_for_a_poll(fresh_database):
         assert time.monotonic() - started < 20  # far below the 30 s poll interval
     finally:
         for proc in (worker, relay):
-            _kill(proc, signal.SIGTERM)
+            kill_process_tree(proc, signal.SIGTERM)

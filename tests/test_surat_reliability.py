@@ -25,13 +25,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psutil
 import psycopg
 import pytest
 import redis
 from sqlalchemy import Engine, make_url, text
 
-from tests.fixtures import ROOT, bearer, new_nik, new_no_kk, nik_birth_date
+from tests.fixtures import ROOT, bearer, kill_process_tree, new_nik, new_no_kk, nik_birth_date
 
 pytestmark = pytest.mark.slow
 
@@ -45,20 +44,6 @@ BASE_URL = "http://kawasan.test"
 
 
 # --- processes ------------------------------------------------------------------------------------------
-
-
-def _kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    """Signal a process and its descendants (RQ's work horse runs in a session of its own)."""
-    if proc.poll() is None:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            family = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
-            for pid in family:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, sig)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        _kill(proc, signal.SIGKILL)
 
 
 class Backbone:
@@ -79,7 +64,7 @@ class Backbone:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         for proc in self.procs.values():
-            _kill(proc, sig)
+            kill_process_tree(proc, sig)
 
     def assert_alive(self, when: str) -> None:
         for name, proc in self.procs.items():

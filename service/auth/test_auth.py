@@ -8,14 +8,10 @@ from sqlalchemy import text
 from service.auth.keys import create_key
 from tests.fixtures import bearer
 
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
+
 DESA = "15.08.14.2001"
 OTHER_DESA = "15.08.14.2002"
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limit_left_over(runtime):
-    for key in runtime.redis.scan_iter("kawasan:rl:*"):
-        runtime.redis.delete(key)
 
 
 def login(client, **body):

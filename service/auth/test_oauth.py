@@ -28,36 +28,24 @@ REDIRECT = "https://aplikasi.example/callback"
 # --- fixtures -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def oauth_client_app(runtime):
-    from service.app import create_app
-
-    app = create_app(runtime.settings)
-    if "oauth" not in app.blueprints:
-        pytest.fail("the 'oauth' blueprint is not registered: create_app must call "
-                    "`from service.auth.oauth import init_oauth; init_oauth(app)` before "
-                    "check_every_endpoint_declares_a_policy(app)")
-    app.testing = True
-    return app
-
 
 @pytest.fixture
-def http(oauth_client_app):
+def http(app):
     """A server-to-server caller (an integration): no portal session cookie."""
-    return oauth_client_app.test_client()
+    return app.test_client()
 
 
 @pytest.fixture
-def browser(oauth_client_app):
+def browser(app):
     """A staff member's browser; its own address so sign-in rate limits of other tests do not interfere."""
-    browser = oauth_client_app.test_client()
+    browser = app.test_client()
     browser.environ_base["REMOTE_ADDR"] = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.7"
     return browser
 
 
 @pytest.fixture
-def tokens(oauth_client_app):
-    return oauth_client_app.extensions["kawasan_auth"].tokens
+def tokens(app):
+    return app.extensions["kawasan_auth"].tokens
 
 
 @pytest.fixture

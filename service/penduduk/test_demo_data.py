@@ -7,7 +7,6 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from rq import SimpleWorker
 from sqlalchemy import text
 
 from service.demo import RESIDENTS
@@ -17,8 +16,6 @@ from service.penduduk.demo_tasks import TOPIC_ISI_DESA, request_demo_data
 from service.penduduk.nik import check_nik, check_no_kk
 from tenants.provisioning import drop_desa, provision_desa
 from tenants.session import DesaNotFound, DesaSession
-from workers.queues import QUEUES, queue
-from workers.relay import Relay
 
 DESA = "15.08.14.2001"  # Muara Buat: also holds the fixed demo residents of service/demo.py
 SCHEMA = "desa_1508142001"
@@ -203,23 +200,6 @@ def test_unprovisioned_desa_raises(fresh_database, runtime):
 # --- the job path -----------------------------------------------------------------------------------------
 
 JOB_DESA = "15.08.03.1006"  # Tanjung Gedang (a kelurahan): not provisioned by the session fixture
-
-
-@pytest.fixture
-def work(runtime):
-    def run() -> None:
-        SimpleWorker([queue(q, runtime.redis) for q in QUEUES], connection=runtime.redis).work(burst=True)
-
-    return run
-
-
-@pytest.fixture
-def relay(runtime, work):
-    runtime.redis.flushdb()
-    relay = Relay(runtime.engine, runtime.redis, redeliver_after=1.0, poll_interval=0.2)
-    relay.run_once()
-    work()
-    return relay
 
 
 @pytest.fixture

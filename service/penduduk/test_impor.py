@@ -28,6 +28,8 @@ from workers.jobs import JobContext
 from workers.queues import QUEUES, queue
 from workers.relay import Relay
 
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
+
 DESA_MESSY = "15.08.14.2004"
 DESA_REJECT = "15.08.14.2005"
 DESA_API = "15.08.14.2006"
@@ -52,29 +54,6 @@ def empty_my_desa(engine, runtime):
         conn.execute(text("DELETE FROM kawasan.nik_index WHERE desa_kode = ANY(:d)"), {"d": list(MINE)})
         conn.execute(text("DELETE FROM kawasan.outbox WHERE desa_kode = ANY(:d)"), {"d": list(MINE)})
 
-
-@pytest.fixture(autouse=True)
-def no_rate_limit_left_over(runtime):
-    for key in runtime.redis.scan_iter("kawasan:rl:*"):
-        runtime.redis.delete(key)
-
-
-@pytest.fixture(scope="module")
-def impor_app(runtime):
-    """The app with this module's blueprint, whether or not ``service.app.BLUEPRINTS()`` lists it yet."""
-    from service.app import create_app
-    from service.penduduk.impor_resources import blp
-
-    app = create_app(runtime.settings)
-    if blp.name not in app.blueprints:
-        app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(blp)
-    app.testing = True
-    return app
-
-
-@pytest.fixture
-def client(impor_app):
-    return impor_app.test_client()
 
 
 @pytest.fixture

@@ -36,27 +36,15 @@ BAND_0_4, BAND_40_44, BAND_75 = 0, 8, 15
 # --- fixtures -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def laporan_app(runtime):
-    """The app, with this module's blueprint registered if service/app.py does not list it yet."""
-    from service.app import create_app
-    from service.penduduk.laporan_resources import blp
 
-    app = create_app(runtime.settings)
-    if blp.name not in app.blueprints:
-        app.extensions["flask-smorest"]["apis"][""]["ext_obj"].register_blueprint(blp)
-    app.testing = True
-    return app
+@pytest.fixture
+def http(app):
+    return app.test_client()
 
 
 @pytest.fixture
-def http(laporan_app):
-    return laporan_app.test_client()
-
-
-@pytest.fixture
-def tokens(laporan_app):
-    return laporan_app.extensions["kawasan_auth"].tokens
+def tokens(app):
+    return app.extensions["kawasan_auth"].tokens
 
 
 def staff_token(tokens, *grants: tuple[str, str]) -> dict[str, str]:

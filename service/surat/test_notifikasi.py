@@ -30,15 +30,11 @@ from sqlalchemy import text
 from tenants.session import DesaSession
 from tests.fixtures import bearer
 
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
+
 DESA = "15.08.14.2008"  # a desa no other surat test uses: its webhook settings must not leak into them
 BASE = f"/api/v1/desa/{DESA}/surat"
 SECRET = "rahasia-webhook-uji"
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limit_left_over(runtime):
-    for key in runtime.redis.scan_iter("kawasan:rl:*"):
-        runtime.redis.delete(key)
 
 
 # --- a private queue: relay and in-process worker on a Redis database of their own ------------------------

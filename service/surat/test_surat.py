@@ -8,16 +8,12 @@ from sqlalchemy import text
 
 from tests.fixtures import bearer
 
+pytestmark = pytest.mark.usefixtures("fresh_rate_limits")
+
 DESA = "15.08.14.2005"
 KEC = "15.08.14"
 BASE = f"/api/v1/desa/{DESA}/surat"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture(autouse=True)
-def no_rate_limit_left_over(runtime):
-    for key in runtime.redis.scan_iter("kawasan:rl:*"):
-        runtime.redis.delete(key)
 
 
 @pytest.fixture
