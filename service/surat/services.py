@@ -86,7 +86,13 @@ class Jenis:
 
 
 def _setting(session: DesaSession, key: str, default: Any) -> Any:
-    value = session.scalar(text("SELECT nilai FROM pengaturan WHERE kunci = :k"), {"k": key})
+    """A desa setting. The settings are read once per transaction (listing the catalogue asks ~60 times)."""
+    transaction = session.get_transaction()
+    cached = session.info.get("pengaturan")
+    if cached is None or cached[0] is not transaction:
+        rows = dict(session.execute(text("SELECT kunci, nilai FROM pengaturan")).all())
+        cached = session.info["pengaturan"] = (session.get_transaction(), rows)
+    value = cached[1].get(key)
     return default if value is None else value
 
 
