@@ -112,11 +112,12 @@ def provision_desa(conn: Connection, kode: str | Kode, *, tenant_dir: Path) -> b
         GRANT USAGE ON SCHEMA {schema} TO {role};
         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role};
         GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
+        GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {schema} TO {role};
         ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role};
         ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role};
         INSERT INTO {schema}.pengaturan (kunci, nilai) VALUES {settings};
-        INSERT INTO {shared}.tenant (kode, schema_name, role_name, status, revision)
-            VALUES ({kode}, {schema_name}, {role_name}, 'ready', {head});"""
+        INSERT INTO {shared}.tenant (kode, schema_name, role_name, status, revision, slug)
+            VALUES ({kode}, {schema_name}, {role_name}, 'ready', {head}, {shared}.slug_desa({kode}));"""
     ).format(
         schema=q_schema, schema_name=sql.Literal(schema), ddl=sql.SQL(ddl), role=q_role,
         group=sql.Identifier(tenant_group_role(state.database)), settings=sql.SQL(", ").join(settings),

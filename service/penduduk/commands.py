@@ -7,32 +7,14 @@ cannot be read or the desa is unknown.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
 import click
 
+from service.cli_support import cli_actor, cli_runtime, fail
 from service.penduduk import impor
 from service.penduduk.impor import BerkasTidakValid
-
-
-def _runtime():
-    from service.runtime import get_runtime
-
-    return get_runtime()
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"[:100]
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        return "cli"
 
 
 @click.group()
@@ -52,13 +34,13 @@ def import_command(desa: str, file: Path) -> None:
         with file.open("rb") as fh:
             data = fh.read(impor.MAX_BYTES + 1)
     except OSError as exc:
-        _fail(f"{file}: {exc.strerror or exc}")
+        fail(f"{file}: {exc.strerror or exc}")
     try:
-        report = run_import(_runtime().engine, desa, data, actor=_actor())
+        report = run_import(cli_runtime().engine, desa, data, actor=cli_actor())
     except BerkasTidakValid as exc:
-        _fail(f"{file}: {exc}")
+        fail(f"{file}: {exc}")
     except DesaNotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for line in report.lines():
         click.echo(line)
     sys.exit(1 if report.rejected else 0)
@@ -75,16 +57,16 @@ def export_command(desa: str, fmt: str, output: Path) -> None:
     from service.penduduk.impor import export_register
     from tenants.session import DesaNotFound, desa_session
 
-    runtime = _runtime()
+    runtime = cli_runtime()
     to_stdout = str(output) == "-"
     if to_stdout and fmt != "csv":
-        _fail("--output - is for CSV only")
+        fail("--output - is for CSV only")
     try:
         with desa_session(runtime.engine, desa) as session:
             content, count = export_register(session, fmt)
             kode = session.desa.kode
     except DesaNotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if to_stdout:
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
@@ -92,8 +74,8 @@ def export_command(desa: str, fmt: str, output: Path) -> None:
         try:
             output.write_bytes(content)
         except OSError as exc:
-            _fail(f"{output}: {exc.strerror or exc}")
-    record(runtime.engine, "ekspor_data_pribadi", aktor=_actor(), desa_kode=kode, objek="penduduk:register",
+            fail(f"{output}: {exc.strerror or exc}")
+    record(runtime.engine, "ekspor_data_pribadi", aktor=cli_actor(), desa_kode=kode, objek="penduduk:register",
            detail={"format": fmt, "baris": count, "via": "cli"})
     if not to_stdout:
         click.echo(f"{count} penduduk written to {output}", err=True)

@@ -295,13 +295,15 @@ def _decode(data: bytes, *, sample: bool = False) -> str:
     return decoded
 
 
-def _slug(header: Any) -> str:
+def slug_header(header: Any) -> str:
+    """A column header as a lookup key: lower case, runs of anything but letters and digits → ``_``
+    (``"Tgl. Lahir"`` → ``tgl_lahir``)."""
     return _SLUG.sub("_", str(header).strip().lower()).strip("_")
 
 
 def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int], dict[str, str], list[str], str]:
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        slugs = [_slug(cell) if cell not in (None, "") else "" for cell in row]
+        slugs = [slug_header(cell) if cell not in (None, "") else "" for cell in row]
         keys = {ALIASES.get(s) for s in slugs}
         if "nik" not in keys or "nama" not in keys:
             continue
@@ -325,7 +327,9 @@ def _find_header(rows: list[list[Any]]) -> tuple[int, dict[str, int], dict[str, 
                            "found: columns nik and nama are required")
 
 
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
+def xlsx_rows(data: bytes) -> list[list[Any]]:
+    """The cells of an xlsx upload (sheet "Data Penduduk" if there is one, else the first), as Python values;
+    :class:`BerkasTidakValid` when it cannot be read or has more than ``MAX_ROWS`` rows."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -342,7 +346,9 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
         raise BerkasTidakValid(f"berkas xlsx tidak dapat dibaca / the xlsx file cannot be read: {exc}") from exc
 
 
-def _csv_rows(data: bytes) -> list[list[str]]:
+def csv_rows(data: bytes) -> list[list[str]]:
+    """The cells of a CSV upload (UTF-8 or cp1252; ``;``, ``,`` or tab, whichever the first rows use most);
+    :class:`BerkasTidakValid` when it cannot be read or has more than ``MAX_ROWS`` rows."""
     decoded = _decode(data)
     head = [line for line in decoded[:65536].splitlines() if line.strip()][:HEADER_SEARCH_ROWS]
     delimiter = max((";", ",", "\t"), key=lambda d: max((line.count(d) for line in head), default=0))
@@ -402,7 +408,7 @@ def read_table(data: bytes) -> Table:
     Cells are kept as read (normalised later, once per distinct value); blank rows (every column the
     register knows empty or ``-``) are dropped."""
     kind = sniff(data)
-    raw_rows = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
+    raw_rows = xlsx_rows(data) if kind == "xlsx" else csv_rows(data)
     header_index, positions, names, ignored, layout = _find_header(raw_rows)
     missing = [EXPORT_NAME.get(k, k) for k in REQUIRED_KEYS if k not in positions]
     if missing:
@@ -442,6 +448,10 @@ CHUNK_ROWS = 10_000
 SWITCH_INTERVAL = 0.0002
 #: Write checked row ranges while later ones are still being checked (else: check all, then write).
 PIPELINE = True
+#: A file adding at least this many residents, and no fewer than are registered already, is loaded with
+#: penduduk's secondary indexes and foreign keys set aside and rebuilt once afterwards (t0007): building an
+#: index over 100,000 rows costs a fraction of maintaining it row by row. Readers of the desa wait meanwhile.
+BULK_MIN_ROWS = 5_000
 
 Result = tuple[Any, str | None, str | None]  # clean value, error, warning
 
@@ -945,6 +955,10 @@ class _Loader(threading.Thread):
                                json.dumps({"sebelum": before, "sesudah": after}, default=str), self.actor))
 
         inserted = 0
+        incoming = n - len(existing)
+        bulk = incoming >= BULK_MIN_ROWS and incoming >= session.execute(text("SELECT count(*) FROM penduduk")).scalar()
+        if bulk:
+            session.execute(text("SELECT impor_sisihkan_indeks()"))
         with raw.cursor() as cursor, cursor.copy(f"COPY penduduk ({', '.join(columns)}) FROM STDIN") as copy:
             while True:
                 item = self.inbox.get()
@@ -967,6 +981,9 @@ class _Loader(threading.Thread):
         report.inserted, report.updated = inserted, len(changed_rows)
         report.unchanged = n - inserted - len(changed_rows)
         clock = self._step("penduduk", clock)
+        if bulk:
+            session.execute(text("SELECT impor_pulihkan_indeks()"))
+            clock = self._step("indeks", clock)
         if self.progress:
             self.progress(85)
 

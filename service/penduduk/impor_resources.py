@@ -13,16 +13,14 @@ import marshmallow as ma
 from flask import current_app, g, send_file, url_for
 from flask.views import MethodView
 from flask_smorest.fields import Upload
-from sqlalchemy import text
 
 from service.api import Blueprint, Schema, problem
 from service.audit.services import record
 from service.auth.roles import DESA_STAFF
 from service.penduduk import impor
-from service.penduduk.impor import MAX_BYTES, BerkasTidakValid, export_register, sniff
-from service.penduduk.impor_tasks import TOPIC_IMPOR
+from service.penduduk.impor import MAX_BYTES, BerkasTidakValid, export_register
+from service.penduduk.impor_tasks import status_impor, terima_berkas
 from service.tenancy import current_desa, desa_db
-from workers.outbox import emit
 
 blp = Blueprint("penduduk_impor", __name__, url_prefix="/api/v1", desa_scoped=True,
                 description="Bulk import (OpenSID FormatImporExcel, OpenDK export, CSV) and export of the register")
@@ -84,25 +82,17 @@ class ImporView(MethodView):
         import runs in the background: poll the returned status_url"""
         upload = args["berkas"]
         data = upload.stream.read(impor.MAX_BYTES + 1)  # one byte more than allowed tells "too large"
+        session = desa_db()
         try:
-            kind = sniff(data)
+            row = terima_berkas(session, data, nama_berkas=upload.filename, oleh=g.principal.subject)
         except BerkasTidakValid as exc:
             problem(exc.status, str(exc), field="berkas", location="files")
-        session = desa_db()
-        desa = current_desa()
-        row = session.execute(
-            text("INSERT INTO impor_penduduk (nama_berkas, format, ukuran, isi, oleh) VALUES (:n, :f, :u, :i, :o) "
-                 "RETURNING id, public_id"),
-            {"n": (upload.filename or "")[:255] or None, "f": kind, "u": len(data), "i": data,
-             "o": g.principal.subject[:100]},
-        ).one()
-        emit(session, TOPIC_IMPOR, desa_kode=desa.kode, key=f"{TOPIC_IMPOR}:{desa.kode}:{row.id}",
-             queue="default", payload={"impor_id": row.id})
         session.commit()
+        desa = current_desa()
         record(_engine(), "impor_penduduk", aktor=g.principal, desa_kode=desa.kode,
-               objek=f"impor_penduduk:{row.public_id}", detail={"format": kind, "ukuran": len(data)})
+               objek=f"impor_penduduk:{row.public_id}", detail={"format": row.format, "ukuran": len(data)})
         url = _status_url(row.public_id)
-        return {"id": row.public_id, "status": "menunggu", "persen": 0, "format": kind, "status_url": url}, 202, {
+        return {"id": row.public_id, "status": "menunggu", "persen": 0, "format": row.format, "status_url": url}, 202, {
             "Location": url}
 
 
@@ -113,14 +103,10 @@ class ImporStatusView(MethodView):
     @blp.alt_response(404, description="No import with this id in this desa")
     def get(self, impor_id):
         """Status, progress and report of an import"""
-        row = desa_db().execute(
-            text("SELECT public_id AS id, nama_berkas, format, ukuran, status, persen, laporan, oleh, dibuat_pada, "
-                 "selesai_pada FROM impor_penduduk WHERE public_id = :p"),
-            {"p": impor_id},
-        ).mappings().first()
+        row = status_impor(desa_db(), impor_id)
         if row is None:
             problem(404, "impor tidak ditemukan / import not found", field="impor_id", location="path")
-        return dict(row)
+        return row
 
 
 _FILE_RESPONSES = {"200": {"description": "The register as an attachment", "content": {

@@ -14,15 +14,53 @@ from typing import Any
 
 from sqlalchemy import text
 
-from service.penduduk.impor import BerkasTidakValid, ImportReport, import_bytes
+from service.penduduk.impor import BerkasTidakValid, ImportReport, import_bytes, sniff
 from service.regions.codes import parse_desa_kode, schema_name_for
 from tenants.session import DesaSession
 from workers.jobs import JobContext, handles
+from workers.outbox import emit
 
 log = logging.getLogger(__name__)
 
 TOPIC_IMPOR = "penduduk.impor"
 FINISHED = ("selesai", "ditolak")
+
+
+def terima_berkas(session: DesaSession, data: bytes, *, nama_berkas: str | None, oleh: str) -> Any:
+    """Store an upload and queue its import, in the caller's transaction (the caller commits and audits).
+
+    Raises :class:`BerkasTidakValid` (with the HTTP status) for a file that is empty, too large or neither xlsx
+    nor CSV, before anything is written. Returns the row (``id``, ``public_id``, ``format``)."""
+    kind = sniff(data)
+    row = session.execute(
+        text("INSERT INTO impor_penduduk (nama_berkas, format, ukuran, isi, oleh) VALUES (:n, :f, :u, :i, :o) "
+             "RETURNING id, public_id, format"),
+        {"n": (nama_berkas or "")[:255] or None, "f": kind, "u": len(data), "i": data, "o": oleh[:100]},
+    ).one()
+    desa = session.desa.kode
+    emit(session, TOPIC_IMPOR, desa_kode=desa, key=f"{TOPIC_IMPOR}:{desa}:{row.id}", queue="default",
+         payload={"impor_id": row.id})
+    return row
+
+
+def status_impor(session: DesaSession, public_id) -> dict[str, Any] | None:
+    """Status, progress (``persen``) and report of one upload; ``None`` when this desa has no such import."""
+    row = session.execute(
+        text("SELECT public_id AS id, nama_berkas, format, ukuran, status, persen, laporan, oleh, dibuat_pada, "
+             "selesai_pada FROM impor_penduduk WHERE public_id = :p"),
+        {"p": public_id},
+    ).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def daftar_impor(session: DesaSession, *, limit: int = 10) -> list[dict[str, Any]]:
+    """The latest uploads of this desa, newest first (no report: see :func:`status_impor`)."""
+    rows = session.execute(
+        text("SELECT public_id AS id, nama_berkas, format, status, persen, oleh, dibuat_pada, selesai_pada "
+             "FROM impor_penduduk ORDER BY dibuat_pada DESC, id DESC LIMIT :n"),
+        {"n": limit},
+    ).mappings().all()
+    return [dict(r) for r in rows]
 
 
 def _set(engine, schema: str, impor_id: int, **values: Any) -> None:

@@ -7,22 +7,19 @@ Edits need ``If-Match`` with the ETag of the version being edited (412 when stal
 
 from __future__ import annotations
 
-import base64
-import json
-import re
 import uuid
 from datetime import date
 from typing import Any
 
 from flask import current_app, g, request
 from flask.views import MethodView
-from sqlalchemy import and_, func, select, text, tuple_
+from sqlalchemy import func, select
 
 from service.api import Blueprint, problem
 from service.audit.services import record
 from service.auth.roles import DESA_STAFF
 from service.penduduk import schemas, services
-from service.penduduk.models import Keluarga, MutasiPenduduk, Penduduk, RiwayatNoKK, Wilayah
+from service.penduduk.models import Keluarga, MutasiPenduduk, Penduduk, Wilayah
 from service.penduduk.referensi import LISTS, PERISTIWA, label
 from service.tenancy import current_desa, desa_db
 
@@ -67,34 +64,11 @@ def _errors(exc: services.InvalidData) -> None:
     abort(422, message=str(exc), errors=errors)
 
 
-def _cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
-
-
-def _uncursor(raw: str) -> list[Any]:
+def _listed(query, args: dict[str, Any]) -> services.Halaman:
     try:
-        return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except ValueError:
+        return query(desa_db(), args, limit=args["limit"])
+    except services.InvalidData:
         problem(400, "cursor tidak sah / invalid cursor", field="after", location="query")
-
-
-def _tsquery(q: str) -> str | None:
-    words = [w for w in re.findall(r"\w+", q.lower()) if w]
-    return " & ".join(f"{w}:*" for w in words) or None
-
-
-def _years_ago(years: int) -> date:
-    today = date.today()
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - years, day=28)
-
-
-def _subtree(session, wilayah_id: int) -> list[int]:
-    return list(session.scalars(text(
-        "WITH RECURSIVE t(id) AS (SELECT id FROM wilayah WHERE id = :w "
-        "UNION ALL SELECT w.id FROM wilayah w JOIN t ON w.induk_id = t.id) SELECT id FROM t"), {"w": wilayah_id}))
 
 
 def _detail(session, penduduk: Penduduk, warnings: dict[str, str] | None = None) -> dict[str, Any]:
@@ -149,40 +123,9 @@ class PendudukList(MethodView):
     @blp.response(200, schemas.PendudukPage)
     def get(self, args):
         """Residents, filtered, by name then id (keyset pagination: pass `next` as `after`)"""
-        session = desa_db()
-        where = [Penduduk.status_dasar == args["status_dasar"]]
-        for name in ("sex", "agama_id", "pendidikan_kk_id", "pekerjaan_id", "status_kawin"):
-            if name in args:
-                where.append(getattr(Penduduk, name) == args[name])
-        if "umur_min" in args:
-            where.append(Penduduk.tanggal_lahir <= _years_ago(args["umur_min"]))
-        if "umur_max" in args:
-            where.append(Penduduk.tanggal_lahir > _years_ago(args["umur_max"] + 1))
-        if "wilayah_id" in args:
-            where.append(Penduduk.wilayah_id.in_(_subtree(session, args["wilayah_id"])))
-        if args.get("after"):
-            nama, last_id = _uncursor(args["after"])
-            where.append(tuple_(Penduduk.nama, Penduduk.id) > tuple_(nama, last_id))
-        query = _tsquery(args["q"]) if args.get("q") else None
-        if query:
-            # Match through the GIN index first, then sort the (few) matches: walking the name index
-            # and testing every row is what makes late-alphabet names slow (bench/kependudukan.py).
-            matches = (select(Penduduk.id).where(Penduduk.nama_tsv.op("@@")(func.to_tsquery("simple", query)),
-                                                 *where)
-                       .cte("cocok").prefix_with("MATERIALIZED", dialect="postgresql"))
-            where = [Penduduk.id.in_(select(matches.c.id))]
-        limit = args["limit"]
-        rows = session.execute(
-            select(Penduduk.id, Penduduk.public_id, Penduduk.nik, Penduduk.nama, Penduduk.sex,
-                   Penduduk.tanggal_lahir, Penduduk.status_dasar, Penduduk.wilayah_id,
-                   Keluarga.public_id.label("keluarga_public_id"))
-            .outerjoin(Keluarga, Keluarga.id == Penduduk.keluarga_id)
-            .where(and_(*where)).order_by(Penduduk.nama, Penduduk.id).limit(limit + 1)
-        ).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        _audit("baca_data_pribadi", objek="penduduk", jumlah=len(rows))
-        return {"items": rows, "next": _cursor([rows[-1].nama, rows[-1].id]) if more else None}
+        page = _listed(services.daftar_penduduk, args)
+        _audit("baca_data_pribadi", objek="penduduk", jumlah=len(page.items))
+        return {"items": page.items, "next": page.next}
 
     @blp.requires(*READERS)
     @blp.arguments(schemas.RegisterArgs)
@@ -266,12 +209,13 @@ class PendudukPeristiwa(MethodView):
         penduduk = _penduduk_or_404(penduduk_id)
         if request.headers.get("If-Match"):
             _require_match(penduduk.versi)
-        if args["tanggal"] > date.today():
-            problem(422, "tanggal di masa depan / date in the future", field="tanggal")
         data = {k: args[k] for k in ("sebab", "tempat", "jenis_pindah", "tujuan") if k in args}
         try:
             entry = services.peristiwa_keluar(session, penduduk, JENIS_KELUAR[args["jenis"]], tanggal=args["tanggal"],
                                               actor=g.principal.subject, catatan=args.get("catatan"), data=data)
+        except services.InvalidData as exc:
+            field, message = next(iter(exc.errors.items()))
+            problem(422, message, field=field)
         except services.WrongState as exc:
             problem(409, str(exc), field="status_dasar")
         session.commit()
@@ -312,10 +256,8 @@ class MutasiList(MethodView):
 
 
 def _keluarga_detail(session, keluarga: Keluarga) -> dict[str, Any]:
-    members = session.scalars(select(Penduduk).where(Penduduk.keluarga_id == keluarga.id)
-                              .order_by(Penduduk.kk_level, Penduduk.tanggal_lahir)).all()
-    history = session.scalars(select(RiwayatNoKK).where(RiwayatNoKK.keluarga_id == keluarga.id)
-                              .order_by(RiwayatNoKK.id)).all()
+    members = services.anggota_keluarga(session, keluarga)
+    history = services.riwayat_no_kk(session, keluarga)
     return {
         "id": str(keluarga.public_id), "no_kk": keluarga.no_kk, "alamat": keluarga.alamat,
         "wilayah_id": keluarga.wilayah_id, "kelas_sosial": keluarga.kelas_sosial, "aktif": keluarga.aktif,
@@ -335,30 +277,12 @@ class KeluargaList(MethodView):
     @blp.arguments(schemas.KeluargaListArgs, location="query")
     def get(self, args):
         """Active families by head's name (keyset pagination)"""
-        session = desa_db()
-        kepala = select(Penduduk.nama).where(Penduduk.id == Keluarga.kepala_id).scalar_subquery()
-        jumlah = select(func.count()).where(Penduduk.keluarga_id == Keluarga.id,
-                                            Penduduk.status_dasar == 1).scalar_subquery()
-        sort = func.coalesce(kepala, "")
-        query = select(Keluarga.id, Keluarga.public_id, Keluarga.no_kk, Keluarga.alamat, Keluarga.wilayah_id,
-                       sort.label("kepala"), jumlah.label("jumlah")).where(Keluarga.aktif)
-        if args.get("q") and _tsquery(args["q"]):
-            query = query.where(select(Penduduk.id).where(
-                Penduduk.id == Keluarga.kepala_id,
-                Penduduk.nama_tsv.op("@@")(func.to_tsquery("simple", _tsquery(args["q"])))).exists())
-        if "wilayah_id" in args:
-            query = query.where(Keluarga.wilayah_id.in_(_subtree(session, args["wilayah_id"])))
-        if args.get("after"):
-            name, last_id = _uncursor(args["after"])
-            query = query.where(tuple_(sort, Keluarga.id) > tuple_(name, last_id))
-        rows = session.execute(query.order_by(sort, Keluarga.id).limit(args["limit"] + 1)).all()
-        more = len(rows) > args["limit"]
-        rows = rows[: args["limit"]]
-        _audit("baca_data_pribadi", objek="keluarga", jumlah=len(rows))
+        page = _listed(services.daftar_keluarga, args)
+        _audit("baca_data_pribadi", objek="keluarga", jumlah=len(page.items))
         return {
             "items": [{"id": str(r.public_id), "no_kk": r.no_kk, "kepala": r.kepala, "jumlah_anggota": r.jumlah,
-                       "alamat": r.alamat, "wilayah_id": r.wilayah_id} for r in rows],
-            "next": _cursor([rows[-1].kepala, rows[-1].id]) if more else None,
+                       "alamat": r.alamat, "wilayah_id": r.wilayah_id} for r in page.items],
+            "next": page.next,
         }
 
     @blp.requires(*READERS)

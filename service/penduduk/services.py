@@ -7,14 +7,18 @@ in the same transaction as the change.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, and_, func, select, text, tuple_, update
 
 from service.penduduk.models import Keluarga, MutasiPenduduk, Penduduk, RiwayatNoKK, Wilayah
 from service.penduduk.validasi import check_penduduk
@@ -112,6 +116,133 @@ def get_keluarga(session: DesaSession, public_id) -> Keluarga:
 
 def find_by_nik(session: DesaSession, nik: str) -> Penduduk | None:
     return session.scalar(select(Penduduk).where(Penduduk.nik == nik))
+
+
+# --- lists (the API and the portal share these) ---------------------------------------------------------
+
+#: Filters of the resident list (``status_dasar`` defaults to HIDUP).
+FILTER_PENDUDUK = ("sex", "agama_id", "pendidikan_kk_id", "pekerjaan_id", "status_kawin")
+
+
+@dataclass
+class Halaman:
+    """One page of a keyset-paginated list: ``next`` is the cursor of the following page, ``None`` at the end."""
+
+    items: list[Row]
+    next: str | None
+
+
+def cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+
+
+def uncursor(raw: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or len(values) != 2:
+        raise InvalidData({"after": "cursor tidak sah / invalid cursor"})
+    return values
+
+
+def tsquery(q: str) -> str | None:
+    """Name words as prefix terms for ``to_tsquery('simple', …)`` (the GIN index on ``nama_tsv``)."""
+    words = [w for w in re.findall(r"\w+", q.lower()) if w]
+    return " & ".join(f"{w}:*" for w in words) or None
+
+
+def years_ago(years: int) -> date:
+    today = date.today()
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def wilayah_subtree(session: DesaSession, wilayah_id: int) -> list[int]:
+    """A dusun, RW or RT and everything under it."""
+    return list(session.scalars(text(
+        "WITH RECURSIVE t(id) AS (SELECT id FROM wilayah WHERE id = :w "
+        "UNION ALL SELECT w.id FROM wilayah w JOIN t ON w.induk_id = t.id) SELECT id FROM t"), {"w": wilayah_id}))
+
+
+def daftar_penduduk(session: DesaSession, args: Mapping[str, Any], *, limit: int = 50) -> Halaman:
+    """Residents by name then id, filtered (``schemas.PendudukListArgs``: q, wilayah_id, sex, umur_min/max,
+    status_dasar, agama_id, pendidikan_kk_id, pekerjaan_id, status_kawin, after). Rows carry the NIK: the
+    caller audits the read."""
+    where = [Penduduk.status_dasar == args.get("status_dasar", HIDUP)]
+    for name in FILTER_PENDUDUK:
+        if args.get(name) is not None:
+            where.append(getattr(Penduduk, name) == args[name])
+    if args.get("umur_min") is not None:
+        where.append(Penduduk.tanggal_lahir <= years_ago(args["umur_min"]))
+    if args.get("umur_max") is not None:
+        where.append(Penduduk.tanggal_lahir > years_ago(args["umur_max"] + 1))
+    if args.get("wilayah_id") is not None:
+        where.append(Penduduk.wilayah_id.in_(wilayah_subtree(session, args["wilayah_id"])))
+    if args.get("after"):
+        nama, last_id = uncursor(args["after"])
+        where.append(tuple_(Penduduk.nama, Penduduk.id) > tuple_(nama, last_id))
+    query = tsquery(args["q"]) if args.get("q") else None
+    if query:
+        # Match through the GIN index first, then sort the (few) matches: walking the name index
+        # and testing every row is what makes late-alphabet names slow (bench/kependudukan.py).
+        matches = (select(Penduduk.id).where(Penduduk.nama_tsv.op("@@")(func.to_tsquery("simple", query)), *where)
+                   .cte("cocok").prefix_with("MATERIALIZED", dialect="postgresql"))
+        where = [Penduduk.id.in_(select(matches.c.id))]
+    rows = session.execute(
+        select(Penduduk.id, Penduduk.public_id, Penduduk.nik, Penduduk.nama, Penduduk.sex,
+               Penduduk.tanggal_lahir, Penduduk.status_dasar, Penduduk.wilayah_id,
+               Keluarga.public_id.label("keluarga_public_id"))
+        .outerjoin(Keluarga, Keluarga.id == Penduduk.keluarga_id)
+        .where(and_(*where)).order_by(Penduduk.nama, Penduduk.id).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Halaman(list(rows), cursor([rows[-1].nama, rows[-1].id]) if more else None)
+
+
+def daftar_keluarga(session: DesaSession, args: Mapping[str, Any], *, limit: int = 50) -> Halaman:
+    """Active families by head's name (keyset): ``q`` searches the head's name, ``wilayah_id`` a subtree."""
+    kepala = select(Penduduk.nama).where(Penduduk.id == Keluarga.kepala_id).scalar_subquery()
+    jumlah = select(func.count()).where(Penduduk.keluarga_id == Keluarga.id,
+                                        Penduduk.status_dasar == HIDUP).scalar_subquery()
+    sort = func.coalesce(kepala, "")
+    query = select(Keluarga.id, Keluarga.public_id, Keluarga.no_kk, Keluarga.alamat, Keluarga.wilayah_id,
+                   sort.label("kepala"), jumlah.label("jumlah")).where(Keluarga.aktif)
+    words = tsquery(args["q"]) if args.get("q") else None
+    if words:
+        query = query.where(select(Penduduk.id).where(
+            Penduduk.id == Keluarga.kepala_id,
+            Penduduk.nama_tsv.op("@@")(func.to_tsquery("simple", words))).exists())
+    if args.get("wilayah_id") is not None:
+        query = query.where(Keluarga.wilayah_id.in_(wilayah_subtree(session, args["wilayah_id"])))
+    if args.get("after"):
+        name, last_id = uncursor(args["after"])
+        query = query.where(tuple_(sort, Keluarga.id) > tuple_(name, last_id))
+    rows = session.execute(query.order_by(sort, Keluarga.id).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Halaman(list(rows), cursor([rows[-1].kepala, rows[-1].id]) if more else None)
+
+
+def anggota_keluarga(session: DesaSession, keluarga: Keluarga) -> list[Penduduk]:
+    """Every member (any status), head first, then by birth date."""
+    return list(session.scalars(select(Penduduk).where(Penduduk.keluarga_id == keluarga.id)
+                                .order_by(Penduduk.kk_level, Penduduk.tanggal_lahir)))
+
+
+def mutasi_penduduk(session: DesaSession, penduduk: Penduduk, *, limit: int = 50) -> list[MutasiPenduduk]:
+    """One resident's life events and corrections, newest first."""
+    return list(session.scalars(select(MutasiPenduduk).where(MutasiPenduduk.penduduk_id == penduduk.id)
+                                .order_by(MutasiPenduduk.id.desc()).limit(limit)))
+
+
+def riwayat_no_kk(session: DesaSession, keluarga: Keluarga) -> list[RiwayatNoKK]:
+    """Every KK number the family has had, oldest first."""
+    return list(session.scalars(select(RiwayatNoKK).where(RiwayatNoKK.keluarga_id == keluarga.id)
+                                .order_by(RiwayatNoKK.id)))
 
 
 # --- families -------------------------------------------------------------------------------------------
@@ -255,6 +386,8 @@ def _plain(value: Any) -> Any:
 def peristiwa_keluar(session: DesaSession, penduduk: Penduduk, kode: int, *, tanggal: date, actor: str,
                      catatan: str | None = None, data: dict[str, Any] | None = None) -> MutasiPenduduk:
     """mati, pindah keluar, hilang, pergi: the resident leaves the living register."""
+    if tanggal > date.today():
+        raise InvalidData({"tanggal": "tanggal di masa depan / date in the future"})
     if penduduk.status_dasar != HIDUP:
         raise WrongState(f"penduduk berstatus {penduduk.status_dasar}, bukan HIDUP / not alive in the register")
     entry = _log(session, penduduk, kode, tanggal, actor, catatan, data)

@@ -314,6 +314,57 @@ def test_rows_written_in_ranges_and_an_error_in_a_late_range_leaves_nothing(engi
     assert counts(engine, DESA_REJECT) == before
 
 
+def penduduk_indexes_and_keys(engine, desa: str) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.scalars(text(
+            """SELECT indexname FROM pg_indexes WHERE schemaname = :s AND tablename = 'penduduk'
+               UNION ALL SELECT conname FROM pg_constraint
+               WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'"""),
+            {"s": schema(desa), "t": f"{schema(desa)}.penduduk"}))
+
+
+def test_a_large_import_into_an_empty_register_rebuilds_indexes_and_keys_and_a_rejected_one_keeps_them(
+        engine, monkeypatch):
+    """A bulk load sets penduduk's secondary indexes and foreign keys aside and builds them again before commit;
+    an error after they were set aside rolls everything back, indexes included."""
+    monkeypatch.setattr(impor, "BULK_MIN_ROWS", 6)
+    monkeypatch.setattr(impor, "CHUNK_ROWS", 3)
+    complete = penduduk_indexes_and_keys(engine, DESA_REJECT)
+    assert {"ix_penduduk_nama_tsv", "penduduk_keluarga_id_fkey"} <= complete
+    late = families(4)
+    late[-1]["tanggallahir"] = "2999-01-01"
+    assert run_import(engine, DESA_REJECT, csv_bytes(late), actor="test").rejected
+    assert penduduk_indexes_and_keys(engine, DESA_REJECT) == complete
+    assert counts(engine, DESA_REJECT)["penduduk"] == 0
+
+    rows = families(4)
+    report = run_import(engine, DESA_REJECT, csv_bytes(rows), actor="test")
+    assert (report.rejected, report.inserted, report.keluarga_baru) == (False, 12, 4)
+    assert "db_indeks" in report.seconds  # the indexes were set aside and built again
+    assert penduduk_indexes_and_keys(engine, DESA_REJECT) == complete
+    with engine.connect() as conn:
+        s = schema(DESA_REJECT)
+        # Families got their heads, and the rebuilt keys hold: a resident in a family that does not exist fails.
+        assert conn.scalar(text(f"SELECT count(*) FROM {s}.keluarga WHERE kepala_id IS NOT NULL")) == 4
+        with pytest.raises(Exception, match="penduduk_keluarga_id_fkey"):
+            conn.execute(text(f"UPDATE {s}.penduduk SET keluarga_id = -1 WHERE nik = :n"), {"n": rows[0]["nik"]})
+
+
+def test_only_the_desa_itself_may_set_its_indexes_aside(engine):
+    """The SECURITY DEFINER functions are not executable by PUBLIC, and another desa's role cannot reach them."""
+    from tenants.session import DesaSession
+
+    with engine.connect() as conn:
+        grants = conn.execute(text(
+            """SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS publik
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname = :s AND p.proname LIKE 'impor_%'"""), {"s": schema(DESA_REJECT)}).all()
+    assert sorted(grants) == [("impor_pulihkan_indeks", False), ("impor_sisihkan_indeks", False)]
+    with DesaSession(engine, DESA_MESSY) as other, pytest.raises(Exception, match="permission denied"):
+        other.execute(text(f"SELECT {schema(DESA_REJECT)}.impor_sisihkan_indeks()"))
+    assert {"ix_penduduk_nama_tsv", "penduduk_wilayah_id_fkey"} <= penduduk_indexes_and_keys(engine, DESA_REJECT)
+
+
 def test_duplicate_nik_in_the_file_and_two_heads_of_one_family_are_rejected(engine):
     before = counts(engine, DESA_REJECT)
     rows = families(2)
