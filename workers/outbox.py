@@ -20,11 +20,16 @@ def emit(
     payload: dict[str, Any] | None = None,
     queue: str = "default",
 ) -> int | None:
-    """Add an event; returns its id, or ``None`` when an event with the same ``key`` is still pending."""
+    """Add an event; returns its id, or ``None`` when an event with the same ``key`` is still pending.
+
+    A keyed emit also takes a shared advisory lock on the key until the caller's transaction ends. A job that
+    coalesces (see :func:`wait_for_emitters`) takes it exclusively before it reads, so a change whose event was
+    folded into the pending one is committed, and seen, before that job counts."""
     return conn.execute(
         text(
-            f"""INSERT INTO {SHARED_SCHEMA}.outbox (topic, queue, desa_kode, key, payload)
-                VALUES (:topic, :queue, :desa_kode, :key, CAST(:payload AS jsonb))
+            f"""WITH kunci AS (SELECT pg_advisory_xact_lock_shared(hashtext(CAST(:key AS text))))
+                INSERT INTO {SHARED_SCHEMA}.outbox (topic, queue, desa_kode, key, payload)
+                SELECT :topic, :queue, :desa_kode, :key, CAST(:payload AS jsonb) FROM kunci
                 ON CONFLICT (key) WHERE status = 'pending' DO NOTHING
                 RETURNING id"""
         ),
@@ -36,3 +41,14 @@ def emit(
             "payload": json.dumps(payload or {}),
         },
     ).scalar()
+
+
+def wait_for_emitters(conn: Connection, event_id: int) -> None:
+    """Wait until every transaction that emitted (or folded a change into) this keyed event has ended.
+
+    For a job that reads state the event stands for: call it before reading, in the job's transaction."""
+    conn.execute(
+        text(f"SELECT pg_advisory_xact_lock(hashtext(key)) FROM {SHARED_SCHEMA}.outbox "
+             "WHERE id = :id AND key IS NOT NULL"),
+        {"id": event_id},
+    )

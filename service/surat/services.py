@@ -28,6 +28,7 @@ from sqlalchemy import select, text
 from service.auth.principal import Kind, Principal
 from service.auth.roles import Peran
 from service.penduduk.models import Penduduk
+from service.penduduk.services import mark_changed
 from service.surat import katalog
 from service.surat.models import LampiranPermohonan, Notifikasi, PermohonanSurat, RiwayatPermohonan
 from tenants.session import DesaSession
@@ -131,9 +132,13 @@ def _history(
     catatan: str | None = None,
     kunci: str | None = None,
 ) -> bool:
-    """Append a history entry; ``False`` when this ``kunci`` was already recorded (a repeated decision)."""
+    """Append a history entry; ``False`` when this ``kunci`` was already recorded (a repeated decision).
+
+    Every status change writes one, so this is also where the desa's rollup is marked dirty: the coalesced
+    ``penduduk.berubah:<desa>`` event recounts the letters (requested, issued, rejected, returned, waiting)."""
     if kunci and _recorded(session, permohonan, kunci):
         return False
+    mark_changed(session)
     session.add(
         RiwayatPermohonan(
             permohonan_id=permohonan.id,

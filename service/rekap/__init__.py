@@ -1,0 +1,1 @@
+"""Rollups (rekap) of every desa for the kecamatan and kabupaten dashboards, kept by the worker."""
