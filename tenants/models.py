@@ -21,5 +21,9 @@ class Tenant(SharedModel):
     status: Mapped[str] = mapped_column(String(20), default="ready")
     revision: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: The desa in portal URLs (``/desa/<slug>``), from ``kawasan.slug_desa()`` at provisioning (s0007).
+    slug: Mapped[str | None] = mapped_column(String(200), unique=True)
+    #: Optional own host name of its public site.
+    nama_host: Mapped[str | None] = mapped_column(String(253), unique=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

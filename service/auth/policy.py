@@ -40,6 +40,13 @@ class Policy:
     #: Allowed while a warga still has to change the first PIN.
     pin_change: bool = False
 
+    @classmethod
+    def declare(cls, *roles: str, warga: bool = False, clients: tuple[str, ...] = (), any_principal: bool = False,
+                pin_change: bool = False) -> Policy:
+        """The policy of ``@blp.requires(...)`` (API blueprints and portal pages declare alike)."""
+        return cls(roles=tuple(Peran(r) for r in roles), warga=warga, client_scopes=tuple(clients),
+                   any_principal=any_principal, pin_change=pin_change)
+
     def describe(self) -> str:
         if self.public:
             return "Public."
@@ -104,13 +111,31 @@ def _session_principal() -> Principal | None:
     from service.auth.sessions import load_session_principal
 
     principal = load_session_principal()
-    if principal is not None and request.method in UNSAFE_METHODS:
+    # Portal pages check CSRF on anonymous forms too (sign-in, public comments): their token sits in the cookie.
+    if request.method in UNSAFE_METHODS and (principal is not None or _is_portal_request()):
         expected = session.get("csrf")
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
         if not expected or not sent or not secrets.compare_digest(expected, sent):
             problem(403, "token CSRF tidak ada atau salah / missing or wrong CSRF token", field="X-CSRF-Token",
                     location="headers")
     return principal
+
+
+def _is_portal_request() -> bool:
+    blueprint = current_app.blueprints.get(request.blueprint or "")
+    return bool(getattr(blueprint, "portal", False))
+
+
+def may_reach(app: Flask, endpoint: str, principal: Principal | None, target: str | None, method: str = "GET") -> bool:
+    """Whether ``principal`` passes the policy of ``endpoint`` at ``target`` (portal navigation shows only these)."""
+    policy = policy_of(app, endpoint, method)
+    if policy is None:
+        return False
+    if policy.public:
+        return True
+    if principal is None or (principal.must_change_pin and not policy.pin_change):
+        return False
+    return _allowed(policy, principal, target)
 
 
 def _allowed(policy: Policy, principal: Principal, target: str | None) -> bool:
