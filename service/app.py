@@ -27,10 +27,16 @@ def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
     from service.desa.resources import blp as desa_list_blp
     from service.desa.resources import desa_blp
     from service.health.resources import blp as health_blp
+    from service.idm.resources import blp as idm_blp
+    from service.idm.resources import skema_blp as idm_skema_blp
     from service.penduduk.impor_resources import blp as penduduk_impor_blp
     from service.penduduk.laporan_resources import blp as penduduk_laporan_blp
     from service.penduduk.resources import blp as penduduk_blp
     from service.penduduk.resources import referensi_blp
+    from service.peta.resources import blp as peta_blp
+    from service.peta.resources import publik_blp as peta_publik_blp
+    from service.rekap.resources import admin_blp as rekap_admin_blp
+    from service.rekap.resources import blp as rekap_blp
     from service.surat.pengaturan_resources import blp as surat_pengaturan_blp
     from service.surat.pengaturan_resources import kabupaten_blp as surat_katalog_kabupaten_blp
     from service.surat.resources import blp as surat_blp
@@ -38,7 +44,28 @@ def BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
 
     return [health_blp, desa_list_blp, desa_blp, auth_blp, jwks_blp, mandiri_blp, audit_blp, audit_desa_blp,
             penduduk_blp, penduduk_impor_blp, penduduk_laporan_blp, referensi_blp, surat_blp, inbox_blp,
-            surat_pengaturan_blp, surat_katalog_kabupaten_blp, verify_blp]
+            surat_pengaturan_blp, surat_katalog_kabupaten_blp, verify_blp, idm_blp, idm_skema_blp, peta_blp,
+            peta_publik_blp, rekap_blp, rekap_admin_blp]
+
+
+def PORTAL_BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constant
+    """Every portal (HTML page) blueprint: :class:`service.portal.web.PortalBlueprint`, registered on the app
+    (not the Api, so pages stay out of OpenAPI) and checked by the same policy layer."""
+    from service.portal.dasbor import kabupaten as portal_dasbor_kabupaten_bp
+    from service.portal.dasbor import kecamatan as portal_dasbor_kecamatan_bp
+    from service.portal.kabupaten import bp as portal_kabupaten_bp
+    from service.portal.kecamatan import bp as portal_kecamatan_bp
+    from service.portal.mandiri import bp as portal_mandiri_bp
+    from service.portal.masuk import bp as portal_masuk_bp
+    from service.portal.penduduk import bp as portal_penduduk_bp
+    from service.portal.pengaturan import bp as portal_pengaturan_bp
+    from service.portal.surat import bp as portal_surat_bp
+    from service.situs.resources import bp as situs_bp
+    from service.situs.resources import kelola as situs_kelola_bp
+
+    return [portal_masuk_bp, portal_surat_bp, portal_mandiri_bp, portal_kecamatan_bp, portal_kabupaten_bp,
+            situs_bp, situs_kelola_bp, portal_penduduk_bp, portal_pengaturan_bp, portal_dasbor_kecamatan_bp,
+            portal_dasbor_kabupaten_bp]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -78,6 +105,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in BLUEPRINTS():
         api.register_blueprint(blueprint)
+    for blueprint in PORTAL_BLUEPRINTS():
+        app.register_blueprint(blueprint)
     from service.auth.oauth import init_oauth
 
     init_oauth(app)  # RFC 6749 token/authorize, 7009 revocation, 7662 introspection, 8414 metadata
@@ -90,15 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         return send_from_directory(Path(swagger_ui_bundle.swagger_ui_path), filename, max_age=86400)
 
-    @app.get("/")
-    @public
-    def index():
-        return {
-            "name": "Kawasan",
-            "api": "/api/v1/openapi.json",
-            "docs": "/api/v1/docs",
-            "desa": "/api/v1/desa",
-        }
+    # "/" is the portal's front page (service/portal/masuk.py): HTML for browsers, this JSON index for API clients.
 
     check_every_endpoint_declares_a_policy(app)
     return app

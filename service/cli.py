@@ -11,15 +11,12 @@ import time
 import click
 from sqlalchemy import text
 
+from service.cli_support import cli_runtime, fail
 from service.config import load_settings
 from service.db import SHARED_SCHEMA
 from service.regions.codes import InvalidKode, parse_kode
 from service.regions.services import UnknownKode
-from service.runtime import Runtime, configure_logging, get_runtime
-
-
-def _runtime() -> Runtime:
-    return get_runtime()
+from service.runtime import configure_logging
 
 
 @click.group()
@@ -40,7 +37,7 @@ def db() -> None:
 @db.command("url")
 def db_url() -> None:
     """Print the database URL in use (``psql "$(kawasan db url)"``)."""
-    click.echo(_runtime().database_url)
+    click.echo(cli_runtime().database_url)
 
 
 @db.command("upgrade")
@@ -50,7 +47,7 @@ def db_upgrade(jobs: int, quiet: bool) -> None:
     """Upgrade the shared schema, then every desa schema (resumable)."""
     from tenants.migrate import upgrade_shared, upgrade_tenants
 
-    runtime = _runtime()
+    runtime = cli_runtime()
     upgrade_shared(runtime.engine, runtime.settings.migrations_dir)
     click.echo("shared schema at head")
 
@@ -82,12 +79,7 @@ def db_stop() -> None:
 
 @main.group()
 def tenants() -> None:
-    """Desa tenants: provision, list, drop."""
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    """Desa tenants: provision, list, drop, host name."""
 
 
 @tenants.command("provision")
@@ -98,7 +90,7 @@ def tenants_provision(codes: tuple[str, ...], jobs: int, as_job: bool) -> None:
     """Provision every village under CODES (desa, kecamatan, kabupaten or provinsi; dotted or digits)."""
     from tenants.provisioning import TenantInconsistent, provision, resolve_villages
 
-    runtime = _runtime()
+    runtime = cli_runtime()
     try:
         parsed = [parse_kode(c) for c in codes]
         if as_job:
@@ -113,7 +105,7 @@ def tenants_provision(codes: tuple[str, ...], jobs: int, as_job: bool) -> None:
         report = provision(runtime.engine, parsed, tenant_dir=runtime.settings.migrations_dir / "tenant",
                            jobs=jobs)
     except (InvalidKode, UnknownKode, TenantInconsistent) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(report.summary())
 
 
@@ -124,13 +116,13 @@ def tenants_list(check: bool, under: str | None) -> None:
     """Show code, name, kecamatan, schema, revision and status of every tenant."""
     from tenants.provisioning import check_registry
 
-    runtime = _runtime()
+    runtime = cli_runtime()
     where, params = "", {}
     if under:
         try:
             params["p"] = parse_kode(under).dotted + "%"
         except InvalidKode as exc:
-            _fail(str(exc))
+            fail(str(exc))
         where = "WHERE t.kode LIKE :p"
     with runtime.engine.connect() as conn:
         rows = conn.execute(
@@ -173,18 +165,71 @@ def tenants_drop(code: str, yes: bool) -> None:
     try:
         kode = parse_desa_kode(code)
     except InvalidKode as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not yes:
-        _fail(f"refusing to drop {kode} and all its data without --yes")
-    with _runtime().engine.begin() as conn:
+        fail(f"refusing to drop {kode} and all its data without --yes")
+    with cli_runtime().engine.begin() as conn:
         dropped = drop_desa(conn, kode)
     click.echo(f"dropped {kode}" if dropped else f"{kode} is not a tenant; nothing to do")
 
 
-from service.auth.commands import clients, keys, users, warga  # noqa: E402
-from service.penduduk.commands import penduduk  # noqa: E402
+@tenants.command("host")
+@click.argument("code")
+@click.argument("host", required=False)
+@click.option("--hapus", is_flag=True, help="Remove the host name (the site stays at /desa/<slug>).")
+def tenants_host(code: str, host: str | None, hapus: bool) -> None:
+    """Show, set (HOST) or remove (--hapus) the host name CODE's public site is served under.
 
-for _group in (users, warga, clients, keys, penduduk):
+    HOST is a DNS name such as muarabuat.desa.id (stored in lower case); it must not belong to another desa.
+    Running web processes pick it up within 30 seconds. DNS and TLS for it are the ingress's business."""
+    from sqlalchemy import func, select, update
+    from sqlalchemy.exc import IntegrityError
+
+    from service.regions.codes import parse_desa_kode
+    from service.situs.host import SEGAR, periksa_nama_host
+    from tenants.models import Tenant
+
+    try:
+        kode = parse_desa_kode(code).dotted
+    except InvalidKode as exc:
+        fail(str(exc))
+    if host is not None and hapus:
+        fail("give HOST or --hapus, not both")
+    if host is not None:
+        try:
+            host = periksa_nama_host(host)
+        except ValueError as exc:
+            fail(f"{host!r}: {exc}")
+    try:
+        with cli_runtime().engine.begin() as conn:
+            row = conn.execute(select(Tenant.slug, Tenant.nama_host).where(Tenant.kode == kode).with_for_update()
+                               ).first()
+            if row is None:
+                fail(f"{kode} is not a tenant (provision it first: kawasan tenants provision {kode})")
+            if host is None and not hapus:
+                click.echo(f"{kode} {row.slug}: " + (f"host {row.nama_host}" if row.nama_host else "no host name"))
+                return
+            if host is not None:
+                other = conn.scalar(select(Tenant.kode).where(func.lower(Tenant.nama_host) == host,
+                                                              Tenant.kode != kode))
+                if other:
+                    fail(f"{host} is already the host name of {other} (remove it there first with --hapus)")
+            conn.execute(update(Tenant).where(Tenant.kode == kode).values(nama_host=host, updated_at=func.now()))
+    except IntegrityError:  # another desa took it between the check and the update
+        fail(f"{host} is already the host name of another desa")
+    if host is None:
+        click.echo(f"{kode} {row.slug}: no host name (was {row.nama_host or '-'}); site at /desa/{row.slug}")
+    else:
+        click.echo(f"{kode} {row.slug}: host {host} (served within {SEGAR:.0f} s)")
+
+
+from service.auth.commands import clients, keys, users, warga  # noqa: E402
+from service.idm.commands import idm  # noqa: E402
+from service.penduduk.commands import penduduk  # noqa: E402
+from service.peta.commands import peta  # noqa: E402
+from service.rekap.commands import stats  # noqa: E402
+
+for _group in (users, warga, clients, keys, penduduk, stats, idm, peta):
     main.add_command(_group)
 
 
@@ -199,7 +244,7 @@ def serve(host: str, port: int, web_workers: int) -> None:
     """Run the web app (gunicorn)."""
     from gunicorn.app.base import BaseApplication
 
-    _runtime()  # start embedded servers (if any) once, before gunicorn forks
+    cli_runtime()  # start embedded servers (if any) once, before gunicorn forks
 
     class KawasanWeb(BaseApplication):
         def load_config(self):
@@ -227,7 +272,7 @@ def worker(queues: tuple[str, ...], burst: bool, simple: bool) -> None:
     from workers.queues import QUEUES
     from workers.worker import run_worker
 
-    run_worker(_runtime(), queues or QUEUES, burst=burst, simple=simple)
+    run_worker(cli_runtime(), queues or QUEUES, burst=burst, simple=simple)
 
 
 @main.command("relay")
@@ -236,7 +281,7 @@ def relay(once: bool) -> None:
     """Move outbox events onto the queues (LISTEN/NOTIFY + polling)."""
     from workers.relay import Relay
 
-    runtime = _runtime()
+    runtime = cli_runtime()
     r = Relay(runtime.engine, runtime.redis, redeliver_after=runtime.settings.outbox_redeliver_after,
               poll_interval=runtime.settings.relay_poll_interval)
     if once:
@@ -262,7 +307,7 @@ def demo(port: int, host: str, demo_penduduk: int) -> None:
     from tenants.tasks import request_provisioning
 
     started = time.perf_counter()
-    runtime = _runtime()
+    runtime = cli_runtime()
     tenant_dir = runtime.settings.migrations_dir / "tenant"
     upgrade_shared(runtime.engine, runtime.settings.migrations_dir)
     upgrade_tenants(runtime.engine, tenant_dir, jobs=2)

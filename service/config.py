@@ -40,6 +40,11 @@ class Settings:
     smtp_from: str = "kawasan@localhost"
     #: Public base URL (QR codes on letters point at ``<public_url>/verifikasi/<token>``).
     public_url: str = "http://127.0.0.1:8000"
+    #: Tile URL template of the dashboards' maps (``KAWASAN_MAP_TILES``, e.g. ``https://tile.example/{z}/{x}/{y}.png``);
+    #: empty: no tile layer, the villages' points over the region's outline (nothing is fetched from elsewhere).
+    map_tiles: str = ""
+    #: Attribution the tile provider requires (``KAWASAN_MAP_TILES_ATTRIBUTION``, HTML shown in the map's corner).
+    map_tiles_attribution: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -64,6 +69,9 @@ def load_settings(**overrides) -> Settings:
         values["smtp_from"] = env.get("KAWASAN_SMTP_FROM", "kawasan@localhost")
     if env.get("KAWASAN_PUBLIC_URL"):
         values["public_url"] = env["KAWASAN_PUBLIC_URL"]
+    if env.get("KAWASAN_MAP_TILES"):
+        values["map_tiles"] = env["KAWASAN_MAP_TILES"].strip()
+        values["map_tiles_attribution"] = env.get("KAWASAN_MAP_TILES_ATTRIBUTION", "").strip()
     if env.get("KAWASAN_ISSUER"):
         values["issuer"] = env["KAWASAN_ISSUER"]
     if env.get("KAWASAN_MIGRATIONS_DIR"):

@@ -45,6 +45,33 @@ def _slug(nama: str) -> str:
 
 def seed_demo(engine: Engine) -> list[str]:
     """Create what is missing; return the lines ``kawasan demo`` prints."""
+    lines = seed_accounts(engine)
+    lines.append("residents (Layanan Mandiri: desa + NIK + PIN; the first sign-in asks for a new PIN)")
+    for desa_kode, people in RESIDENTS.items():
+        with DesaSession(engine, desa_kode) as session:
+            for nik, nama, no_kk, kk_level, sex, lahir in people:
+                if session.scalar(select(Penduduk.id).where(Penduduk.nik == nik)) is None:
+                    keluarga = session.scalar(select(Keluarga).where(Keluarga.no_kk == no_kk)) or create_keluarga(
+                        session, no_kk=no_kk, alamat="Jl. Lintas Muara Bungo")
+                    add_penduduk(session, {"nik": nik, "nama": nama, "keluarga_id": keluarga.id, "kk_level": kk_level,
+                                           "sex": sex, "tanggal_lahir": lahir, "agama_id": 1,
+                                           "tempat_lahir": "Muara Bungo"}, actor="demo")
+                pin = issue_pin(session, nik)
+                lines.append(f"  desa {desa_kode}  NIK {nik}  PIN {pin}  ({nama}, {label('kk_level', kk_level)})")
+            session.commit()
+    lines += seed_idm_peta(engine)
+    from service.situs.demo import seed_situs_demo
+
+    filled = seed_situs_demo(engine, PILOT_KECAMATAN)
+    lines.append(f"village sites: {filled} filled (officials, articles, running text, a pending comment); "
+                 f"e.g. /desa/muara-buat/  — content screens: /desa/muara-buat/kelola/situs")
+    lines += seed_rekap(engine)
+    return lines
+
+
+def seed_accounts(engine: Engine) -> list[str]:
+    """The demo's staff accounts at every level (each created once, password :data:`DEMO_PASSWORD`); returns
+    the lines ``kawasan demo`` prints about them."""
     lines = [f"staff accounts (password for all: {DEMO_PASSWORD})"]
     with engine.connect() as conn:
         villages = villages_under(conn, parse_kode(PILOT_KECAMATAN))
@@ -52,6 +79,8 @@ def seed_demo(engine: Engine) -> list[str]:
     wanted: list[tuple[str, str, str, str]] = [
         ("admin", "Admin Platform", "admin_platform", ""),
         ("analis.bungo", "Analis Bappeda Bungo", "staf_kabupaten", KABUPATEN),
+        # The kabupaten's own administrator: IDM entry and import, catalogue overrides, kabupaten approvals.
+        ("admin.bungo", "Admin Kabupaten Bungo", "admin_kabupaten", KABUPATEN),
         ("camat.bathin3ulu", "Camat Bathin III Ulu", "camat", PILOT_KECAMATAN),
     ]
     for kode, nama in villages:
@@ -68,17 +97,28 @@ def seed_demo(engine: Engine) -> list[str]:
         if not username.startswith(("sekdes.", "operator.")) or "muarabuat" in username:
             lines.append(f"  {username:<26} {peran}{'@' + scope if scope else ''}")
     lines.append("  … and operator.<dusun>, sekdes.<dusun>, rio.<dusun> for every Bathin III Ulu dusun")
-    lines.append("residents (Layanan Mandiri: desa + NIK + PIN; the first sign-in asks for a new PIN)")
-    for desa_kode, people in RESIDENTS.items():
-        with DesaSession(engine, desa_kode) as session:
-            for nik, nama, no_kk, kk_level, sex, lahir in people:
-                if session.scalar(select(Penduduk.id).where(Penduduk.nik == nik)) is None:
-                    keluarga = session.scalar(select(Keluarga).where(Keluarga.no_kk == no_kk)) or create_keluarga(
-                        session, no_kk=no_kk, alamat="Jl. Lintas Muara Bungo")
-                    add_penduduk(session, {"nik": nik, "nama": nama, "keluarga_id": keluarga.id, "kk_level": kk_level,
-                                           "sex": sex, "tanggal_lahir": lahir, "agama_id": 1,
-                                           "tempat_lahir": "Muara Bungo"}, actor="demo")
-                pin = issue_pin(session, nik)
-                lines.append(f"  desa {desa_kode}  NIK {nik}  PIN {pin}  ({nama}, {label('kk_level', kk_level)})")
-            session.commit()
     return lines
+
+
+def seed_rekap(engine: Engine) -> list[str]:
+    """Queue a rollup recomputation for every desa provisioned so far (e.g. by an earlier demo run, whose
+    registers are not filled again); the others are queued by their register-filling job."""
+    from service.rekap.services import minta_hitung_ulang
+
+    with engine.begin() as conn:
+        queued = minta_hitung_ulang(conn, KABUPATEN)
+    return [f"rollups: {queued} desa queued now, the rest as their registers fill; dashboards "
+            f"/api/v1/wilayah/{PILOT_KECAMATAN}/rekap  /api/v1/wilayah/{KABUPATEN}/rekap"]
+
+
+def seed_idm_peta(engine: Engine) -> list[str]:
+    """IDM history 2016–2024 for Bungo's desa and a synthetic point per village (both seeded; kept if present)."""
+    from service.idm.demo import seed_idm_demo
+    from service.peta.demo import seed_titik_demo
+
+    idm = seed_idm_demo(engine, KABUPATEN)
+    titik = seed_titik_demo(engine, KABUPATEN)
+    return [f"IDM 2016–2024 (synthetic, 1 dusun maju in 2016 → 28 in 2020): {idm} rows added; "
+            f"map points (synthetic): {titik} added",
+            f"  /api/v1/wilayah/{KABUPATEN}/idm/distribusi  /api/v1/wilayah/{KABUPATEN}/peta  "
+            f"/api/v1/peta/desa?wilayah={KABUPATEN}"]

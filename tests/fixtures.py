@@ -10,6 +10,7 @@ provisioned; it is dropped at the end. Tests that need their own tenants or migr
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -290,6 +291,26 @@ def make_family(engine):
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- portal pages (Flask test client) -------------------------------------------------------------------
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a portal page's form (the hidden ``csrf_token`` field); fails the test if there is none."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def sign_in_staff(client, username: str, password: str, next_path: str | None = None):
+    """Sign a test client in through the staff sign-in page (``/masuk``), as a browser would: GET the form for
+    its CSRF token, POST it. Returns the answer (303 to the landing page or ``next_path`` on success)."""
+    page = client.get("/masuk")
+    form = {"csrf_token": csrf_of(page.text), "username": username, "password": password}
+    if next_path:
+        form["next"] = next_path
+    return client.post("/masuk", data=form)
 
 
 def openapi_for_generation() -> dict:

@@ -77,3 +77,38 @@ def test_a_schema_without_registry_row_is_never_used_or_overwritten(cli, engine)
     finally:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA desa_1508022004"))
+
+
+def test_tenants_host_sets_checks_and_removes_a_village_host_name(cli, engine):
+    desa, other = "15.08.01.2001", "15.08.14.2009"
+
+    def stored(kode):
+        with engine.connect() as conn:
+            return conn.scalar(text("SELECT nama_host FROM kawasan.tenant WHERE kode = :k"), {"k": kode})
+
+    try:
+        set_ = cli("tenants", "host", "1508012001", "Pasar-Muara.Desa.ID.")
+        assert set_.returncode == 0, set_.stderr
+        assert "host pasar-muara.desa.id" in set_.stdout
+        assert stored(desa) == "pasar-muara.desa.id"  # lower case, no trailing dot: what the Host header carries
+        shown = cli("tenants", "host", desa)
+        assert shown.returncode == 0 and "host pasar-muara.desa.id" in shown.stdout
+        # Not a DNS name: refused with the reason, nothing written.
+        for bad, reason in (("desa_buat.id", "not a valid DNS label"), ("https://buat.desa.id", "not a valid DNS"),
+                            ("buat.desa.id:8080", "not a valid DNS"), ("localhost", "needs a domain"),
+                            ("10.0.0.1", "IP address"), ("buat-.desa.id", "not a valid DNS label")):
+            refused = cli("tenants", "host", other, bad)
+            assert refused.returncode == 2 and reason in refused.stderr, (bad, refused.stderr)
+        # Another village's host name: refused naming who holds it.
+        taken = cli("tenants", "host", other, "PASAR-MUARA.desa.id")
+        assert taken.returncode == 2 and "already the host name of 15.08.01.2001" in taken.stderr
+        assert stored(other) is None
+        assert cli("tenants", "host", "15.08.02.2999", "x.desa.id").returncode == 2  # not a tenant
+        assert cli("tenants", "host", desa, "x.desa.id", "--hapus").returncode == 2
+        removed = cli("tenants", "host", desa, "--hapus")
+        assert removed.returncode == 0 and "no host name (was pasar-muara.desa.id)" in removed.stdout
+        assert stored(desa) is None
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE kawasan.tenant SET nama_host = NULL WHERE kode IN (:a, :b)"),
+                         {"a": desa, "b": other})

@@ -376,6 +376,10 @@ BAD_VALUES = [
         ("web", "resources", "limits", "memory"),
     ),
     ("service type typo", lambda v: _set(v, ("service", "type"), "Clusterip"), ("service", "type")),
+    ("map tiles without a scheme", lambda v: _set(v, ("config", "mapTiles"), "tile.example/{z}/{x}/{y}.png"),
+     ("config", "mapTiles")),
+    ("smtp port as words", lambda v: _set(v, ("config", "smtpPort"), "twenty-five"), ("config", "smtpPort")),
+    ("unknown config key", lambda v: _set(v, ("config", "mapTile"), "https://x/{z}/{x}/{y}.png"), ("config",)),
     (
         "extraEnv overriding DATABASE_URL",
         lambda v: _set(v, ("extraEnv",), [{"name": "DATABASE_URL", "value": "x"}]),
@@ -411,6 +415,9 @@ def test_schema_accepts_realistic_overrides():
     )
     good["database"]["existingSecret"] = {"name": "pg-app", "key": "uri"}
     good["extraEnv"] = [{"name": "KAWASAN_LOG_LEVEL", "value": "INFO"}]
+    good["config"].update(publicUrl="https://kawasan.bungokab.go.id", smtpHost="smtp.internal", smtpPort=587,
+                          mapTiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                          mapTilesAttribution="&copy; OpenStreetMap contributors", relayPollInterval=2.5)
     good["tolerations"] = [
         {"key": "dedicated", "operator": "Equal", "value": "kawasan", "effect": "NoSchedule"}
     ]
@@ -683,3 +690,51 @@ def test_notes_mentions_components_and_secrets():
     notes = (TEMPLATES / "NOTES.txt").read_text()
     for needle in ("-web", "-relay", "-migrate", ".Values.workers", "existingSecret.name"):
         assert needle in notes
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings: every variable service/config.py reads is documented and settable in production
+# --------------------------------------------------------------------------------------------------
+
+#: Variables of service/config.py the chart deliberately does not set, and why.
+NOT_FOR_THE_CHART = {
+    "KAWASAN_DATA_DIR": "embedded PostgreSQL/Redis only; never used once DATABASE_URL and REDIS_URL are set",
+    "KAWASAN_MIGRATIONS_DIR": "the migrations ship inside the image",
+}
+
+
+def config_variables() -> set[str]:
+    source = (CHART.parents[1] / "service" / "config.py").read_text()
+    return set(re.findall(r"env(?:\.get\(|\[)\"([A-Z][A-Z0-9_]+)\"", source))
+
+
+def test_every_setting_is_in_the_readme_and_the_chart():
+    variables = config_variables()
+    assert {"DATABASE_URL", "KAWASAN_MAP_TILES", "KAWASAN_MAP_TILES_ATTRIBUTION"} <= variables  # the parse works
+    readme = (CHART.parents[1] / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = sorted(v for v in variables if f"| `{v}` |" not in table)
+    assert not missing, f"README's configuration table lacks {missing}"
+    for t, doc in workloads():
+        for container in containers(doc):
+            env = env_by_name(container)
+            unset = sorted(variables - env.keys() - NOT_FOR_THE_CHART.keys())
+            assert not unset, f"{t.path.name}:{container['name']} cannot set {unset}"
+
+
+def test_config_values_become_their_variables_and_default_to_unset():
+    by_key = {}
+    for t, doc in workloads():
+        for container in containers(doc):
+            for name, entry in env_by_name(container).items():
+                exprs = t.neutral.exprs_in(entry.get("value"))
+                if exprs and exprs[0].startswith(".Values.config."):
+                    by_key[exprs[0].split()[0].removeprefix(".Values.config.")] = name
+    assert by_key["mapTiles"] == "KAWASAN_MAP_TILES"
+    assert by_key["mapTilesAttribution"] == "KAWASAN_MAP_TILES_ATTRIBUTION"
+    assert set(by_key) == set(values()["config"]), "every config value is rendered, and only those"
+    # Empty by default: the variable is left out (each sits in an `if`), so Kawasan's own default applies.
+    assert all(v == "" for v in values()["config"].values())
+    helpers = (TEMPLATES / "_helpers.tpl").read_text()
+    for key in by_key:
+        assert f"{{{{- if .Values.config.{key} }}}}" in helpers, key

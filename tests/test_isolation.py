@@ -24,11 +24,23 @@ DESA = "15.08.14.2001"  # the target: Muara Buat, Kecamatan Bathin III Ulu, Kabu
 SAME_KECAMATAN_DESA = "15.08.14.2002"
 OTHER_KECAMATAN = "15.08.01"
 OTHER_KECAMATAN_DESA = "15.08.01.2001"
+TARGET_KECAMATAN, TARGET_KABUPATEN = "15.08.14", "15.08"
+OTHER_KABUPATEN = "15.09"
 ALL_STAFF_AT_TARGET = [
     Grant(Peran.OPERATOR_DESA, DESA), Grant(Peran.SEKDES, DESA), Grant(Peran.KEPALA_DESA, DESA),
     Grant(Peran.STAF_KECAMATAN, "15.08.14"), Grant(Peran.CAMAT, "15.08.14"),
     Grant(Peran.STAF_KABUPATEN, "15.08"), Grant(Peran.ADMIN_KABUPATEN, "15.08"),
 ]
+
+
+def _region_target(policy) -> str:
+    """The region a region-scoped operation is called on: the kecamatan when a kecamatan role may call it, else
+    the kabupaten (so the allowed caller really gets through and every denial is a denial, not a 404)."""
+    from service.auth.roles import SCOPE_LEVEL
+    from service.regions.codes import Tingkat
+
+    levels = {SCOPE_LEVEL[Peran(r)] for r in policy["roles"]}
+    return TARGET_KECAMATAN if Tingkat.KECAMATAN in levels or not levels else TARGET_KABUPATEN
 
 
 def _operations(spec):
@@ -37,6 +49,7 @@ def _operations(spec):
             policy = operation.get("x-kawasan-policy") if isinstance(operation, dict) else None
             if policy is not None:
                 url = re.sub(r"\{kode\}", DESA, path)
+                url = re.sub(r"\{wilayah\}", _region_target(policy), url)
                 url = re.sub(r"\{[^}]+\}", "1", url)
                 yield pytest.param((method.upper(), url, policy), id=f"{method.upper()} {path}")
 
@@ -94,6 +107,8 @@ def test_every_protected_operation_refuses_outsiders(client, auth, operation):
             "staff of another kecamatan": tokens.issue(_principal(
                 Grant(Peran.STAF_KECAMATAN, OTHER_KECAMATAN), Grant(Peran.CAMAT, OTHER_KECAMATAN),
                 Grant(Peran.OPERATOR_DESA, OTHER_KECAMATAN_DESA), Grant(Peran.KEPALA_DESA, OTHER_KECAMATAN_DESA)))[0],
+            "staff of another kabupaten": tokens.issue(_principal(
+                Grant(Peran.STAF_KABUPATEN, OTHER_KABUPATEN), Grant(Peran.ADMIN_KABUPATEN, OTHER_KABUPATEN)))[0],
             "warga of another desa": tokens.issue(_principal(kind=Kind.WARGA, desa=other_desa, pid=1))[0],
             "client of another desa": tokens.issue(Principal(
                 kind=Kind.CLIENT, subject="client:uji", name="Uji", grants=(Grant(Peran.INTEGRASI, other_desa),),

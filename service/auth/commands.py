@@ -9,17 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.auth.roles import InvalidGrant, make_grant
-
-
-def _runtime():
-    from service.runtime import get_runtime
-
-    return get_runtime()
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
+from service.cli_support import cli_runtime, fail
 
 
 def _read_secret(prompt: str) -> str | None:
@@ -48,21 +38,21 @@ def users_create(username, nama, email, roles, scopes):
     from service.auth.services import AccountExists, create_account
 
     if scopes and len(scopes) != len(roles):
-        _fail("give one --scope per --role (admin_platform: use --scope '' )")
+        fail("give one --scope per --role (admin_platform: use --scope '' )")
     try:
         grants = [make_grant(r, s or None) for r, s in zip(roles, scopes or [None] * len(roles), strict=True)]
     except InvalidGrant as exc:
-        _fail(str(exc))
+        fail(str(exc))
     password = _read_secret("password")
     generated = password is None
     password = password or new_password()
     if len(password) < 8:
-        _fail("password must be at least 8 characters")
+        fail("password must be at least 8 characters")
     try:
-        akun_id = create_account(_runtime().engine, username=username, nama=nama or username, password=password,
+        akun_id = create_account(cli_runtime().engine, username=username, nama=nama or username, password=password,
                                  email=email, grants=grants)
     except AccountExists as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"created staff:{akun_id} {username} with {', '.join(str(g) for g in grants)}")
     if generated:
         click.echo(f"password (shown once): {password}")
@@ -73,7 +63,7 @@ def users_list():
     """Every account with its roles."""
     from service.auth.models import Akun
 
-    with Session(_runtime().engine) as session:
+    with Session(cli_runtime().engine) as session:
         for akun in session.scalars(select(Akun).order_by(Akun.username)):
             grants = ", ".join(f"{p.peran}@{p.scope_kode}" if p.scope_kode else p.peran for p in akun.peran)
             state = "" if akun.aktif else " (nonaktif)"
@@ -89,9 +79,9 @@ def _grant_command(give: bool):
 
         try:
             grant = make_grant(role, scope)
-            changed = set_grant(_runtime().engine, username, grant, give=give)
+            changed = set_grant(cli_runtime().engine, username, grant, give=give)
         except (InvalidGrant, LookupError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
         verb = "granted" if give else "revoked"
         click.echo(f"{verb} {grant} {'to' if give else 'from'} {username}" if changed else "nothing to change")
 
@@ -117,17 +107,17 @@ def warga_pin(desa):
 
     nik = _read_secret("NIK")
     if not nik or not NIK_PATTERN.match(nik):
-        _fail("pipe the 16-digit NIK on stdin (it must never appear on the command line)")
-    engine = _runtime().engine
+        fail("pipe the 16-digit NIK on stdin (it must never appear on the command line)")
+    engine = cli_runtime().engine
     try:
         with DesaSession(engine, desa) as session:
             pin = issue_pin(session, nik)
             session.commit()
             desa_kode = session.desa.kode
     except DesaNotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except UnknownResident as exc:
-        _fail(str(exc))
+        fail(str(exc))
     record(engine, "pin_diterbitkan", aktor="cli", desa_kode=desa_kode)
     click.echo(f"PIN (shown once; must be changed at first sign-in): {pin}")
 
@@ -151,12 +141,12 @@ def clients_create(nama, scope_kode, grant_types, scopes, redirect_uris, public)
 
     try:
         client_id, secret = create_client(
-            _runtime().engine, nama=nama, scope_kode=scope_kode, grant_types=list(grant_types),
+            cli_runtime().engine, nama=nama, scope_kode=scope_kode, grant_types=list(grant_types),
             scopes=[s for s in scopes.replace(",", " ").split() if s], redirect_uris=list(redirect_uris),
             public=public,
         )
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"client_id: {client_id}")
     if secret:
         click.echo(f"client_secret (shown once): {secret}")
@@ -172,5 +162,5 @@ def keys_rotate():
     """Add a new signing key; the previous one keeps verifying until its tokens expire."""
     from service.auth.keys import create_key
 
-    runtime = _runtime()
+    runtime = cli_runtime()
     click.echo(f"new signing key {create_key(runtime.engine, runtime.settings.secret_key)}")

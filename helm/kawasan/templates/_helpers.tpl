@@ -61,7 +61,8 @@ Container image reference; the tag defaults to the chart's appVersion.
 {{- end }}
 
 {{/*
-Environment shared by every container (web, workers, relay, migration hook).
+Environment shared by every container (web, workers, relay, migration hook): the Secrets, then each
+non-empty `config` value as its KAWASAN_* variable, then `extraEnv`.
 The three Secrets are NOT created by this chart; they must exist before `helm install`, which is what lets
 the pre-install migration hook read them (hooks run before ordinary release resources are created).
 */}}
@@ -83,6 +84,50 @@ the pre-install migration hook read them (hooks run before ordinary release reso
     secretKeyRef:
       name: {{ required "secretKey.existingSecret.name is required" .Values.secretKey.existingSecret.name | quote }}
       key: {{ .Values.secretKey.existingSecret.key | quote }}
+{{- if .Values.config.publicUrl }}
+- name: KAWASAN_PUBLIC_URL
+  value: {{ .Values.config.publicUrl | toString | quote }}
+{{- end }}
+{{- if .Values.config.issuer }}
+- name: KAWASAN_ISSUER
+  value: {{ .Values.config.issuer | toString | quote }}
+{{- end }}
+{{- if .Values.config.logLevel }}
+- name: KAWASAN_LOG_LEVEL
+  value: {{ .Values.config.logLevel | toString | quote }}
+{{- end }}
+{{- if .Values.config.corsOrigins }}
+- name: KAWASAN_CORS_ORIGINS
+  value: {{ .Values.config.corsOrigins | toString | quote }}
+{{- end }}
+{{- if .Values.config.smtpHost }}
+- name: KAWASAN_SMTP_HOST
+  value: {{ .Values.config.smtpHost | toString | quote }}
+{{- end }}
+{{- if .Values.config.smtpPort }}
+- name: KAWASAN_SMTP_PORT
+  value: {{ .Values.config.smtpPort | toString | quote }}
+{{- end }}
+{{- if .Values.config.smtpFrom }}
+- name: KAWASAN_SMTP_FROM
+  value: {{ .Values.config.smtpFrom | toString | quote }}
+{{- end }}
+{{- if .Values.config.mapTiles }}
+- name: KAWASAN_MAP_TILES
+  value: {{ .Values.config.mapTiles | toString | quote }}
+{{- end }}
+{{- if .Values.config.mapTilesAttribution }}
+- name: KAWASAN_MAP_TILES_ATTRIBUTION
+  value: {{ .Values.config.mapTilesAttribution | toString | quote }}
+{{- end }}
+{{- if .Values.config.outboxRedeliverAfter }}
+- name: KAWASAN_OUTBOX_REDELIVER_AFTER
+  value: {{ .Values.config.outboxRedeliverAfter | toString | quote }}
+{{- end }}
+{{- if .Values.config.relayPollInterval }}
+- name: KAWASAN_RELAY_POLL_INTERVAL
+  value: {{ .Values.config.relayPollInterval | toString | quote }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
