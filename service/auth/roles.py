@@ -41,6 +41,9 @@ SCOPE_LEVEL: dict[Peran, Tingkat | None] = {
 DESA_STAFF = (Peran.OPERATOR_DESA, Peran.SEKDES, Peran.KEPALA_DESA)
 KECAMATAN_STAFF = (Peran.STAF_KECAMATAN, Peran.CAMAT)
 KABUPATEN_STAFF = (Peran.STAF_KABUPATEN, Peran.ADMIN_KABUPATEN)
+#: Who reads a region's figures (rollups, IDM, maps): its kecamatan staff, the kabupaten above (a kabupaten
+#: grant covers its kecamatan) and the platform.
+PEMBACA_WILAYAH = (*KECAMATAN_STAFF, *KABUPATEN_STAFF, Peran.ADMIN_PLATFORM)
 
 
 class InvalidGrant(ValueError):

@@ -25,7 +25,7 @@ written. The report gives (row as the spreadsheet numbers it, column as named in
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -36,9 +36,8 @@ from service.idm.skema import ALIAS, LABEL, Skema
 
 # The readers and report types of the register import: one reading of xlsx/CSV uploads in the code base.
 from service.penduduk.impor import (
-    REPORT_LIMIT,
     BerkasTidakValid,
-    Masalah,
+    LaporanBaris,
     csv_rows,
     slug_header,
     sniff,
@@ -61,7 +60,7 @@ TOLERANSI = 0.0002
 
 
 @dataclass
-class Laporan:
+class Laporan(LaporanBaris):
     format: str = ""
     skema: str = ""
     tahun: list[int] = field(default_factory=list)
@@ -70,24 +69,7 @@ class Laporan:
     updated: int = 0
     rejected: bool = False
     periksa_saja: bool = False
-    errors: list[Masalah] = field(default_factory=list)
-    warnings: list[Masalah] = field(default_factory=list)
-    errors_total: int = 0
-    warnings_total: int = 0
     ignored_columns: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def add_error(self, row: int | None, column: str | None, message: str) -> None:
-        self.errors_total += 1
-        if len(self.errors) < REPORT_LIMIT:
-            self.errors.append(Masalah(row, column, message))
-
-    def add_warning(self, row: int | None, column: str | None, message: str) -> None:
-        self.warnings_total += 1
-        if len(self.warnings) < REPORT_LIMIT:
-            self.warnings.append(Masalah(row, column, message))
 
     def lines(self) -> list[str]:
         out = [f"berkas: {self.format}, skema {self.skema}, tahun {', '.join(map(str, self.tahun)) or '-'}, "

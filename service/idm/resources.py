@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from service.api import Blueprint, problem, problem_response
 from service.audit.services import record
-from service.auth.roles import KABUPATEN_STAFF, KECAMATAN_STAFF, Peran
+from service.auth.roles import PEMBACA_WILAYAH, Peran
 from service.ekspor import MIME, csv_bytes, unduhan, xlsx_bytes
 from service.idm import services
 from service.idm.impor import impor
@@ -42,7 +42,7 @@ blp = Blueprint("idm", __name__, url_prefix="/api/v1", region_scoped=True,
                 description="Indeks Desa Membangun per desa and year; status distribution per kecamatan/kabupaten")
 skema_blp = Blueprint("idm_skema", __name__, url_prefix="/api/v1/idm", description="Village index schemes")
 
-READERS = (*KECAMATAN_STAFF, *KABUPATEN_STAFF, Peran.ADMIN_PLATFORM)
+READERS = PEMBACA_WILAYAH
 EDITORS = (Peran.ADMIN_KABUPATEN, Peran.ADMIN_PLATFORM)
 READ_SCOPES = ("desa:read",)
 

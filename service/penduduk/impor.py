@@ -170,24 +170,14 @@ class Perubahan:
 
 
 @dataclass
-class ImportReport:
-    format: str = ""
-    layout: str = ""
-    rows_total: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: bool = False
-    #: Per changed resident: row and the columns that changed (never values).
-    changes: list[Perubahan] = field(default_factory=list)
+class LaporanBaris:
+    """What a file check found, row by row: the first ``REPORT_LIMIT`` problems of each kind, and the totals.
+    The report of every file import (register, IDM) builds on it."""
+
     warnings: list[Masalah] = field(default_factory=list)
     errors: list[Masalah] = field(default_factory=list)
     warnings_total: int = 0
     errors_total: int = 0
-    keluarga_baru: int = 0
-    wilayah_baru: int = 0
-    ignored_columns: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -201,6 +191,23 @@ class ImportReport:
         self.warnings_total += 1
         if len(self.warnings) < REPORT_LIMIT:
             self.warnings.append(Masalah(row, column, message))
+
+
+@dataclass
+class ImportReport(LaporanBaris):
+    format: str = ""
+    layout: str = ""
+    rows_total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: bool = False
+    #: Per changed resident: row and the columns that changed (never values).
+    changes: list[Perubahan] = field(default_factory=list)
+    keluarga_baru: int = 0
+    wilayah_baru: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """A human-readable summary (CLI)."""

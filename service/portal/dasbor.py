@@ -273,7 +273,8 @@ def _idm_page(per_kecamatan: bool):
         "portal/dasbor/idm.html", distribusi=distribusi, tabel=tabel, peta=peta, years=years,
         cerita=_cerita(distribusi),
         grafik_status=grafik_status, grafik_maju=grafik_maju, status=STATUS, label_status=LABEL, alias=ALIAS,
-        warna_status=WARNA_STATUS, per_kecamatan=per_kecamatan, skema=sk))
+        warna_status=WARNA_STATUS, per_kecamatan=per_kecamatan, skema=sk,
+        ekspor_idm={fmt: url_for("idm.Ekspor", wilayah=current_region(), format=fmt) for fmt in ("csv", "xlsx")}))
     return _izinkan_ubin(response, peta["ubin"]["url"])
 
 

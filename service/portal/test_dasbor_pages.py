@@ -280,6 +280,11 @@ def test_the_kabupaten_analyst_sees_rankings_and_the_idm_table_with_history(clie
                                                                      "Berkembang"] * 4 + ["Maju"]
     assert 'id="idm-per-kecamatan"' in html
     assert len(_map_data(html)["titik"]["features"]) >= len(dasbor_data["villages"])
+    # The table downloads in the Kemendes layout, one row per desa with its status of the last year.
+    link = unescape(re.search(r'href="([^"]*/idm/ekspor[^"]*format=csv[^"]*)"', html).group(1))
+    exported = list(csv.DictReader(io.StringIO(client.get(link).get_data().decode("utf-8-sig"))))
+    status = {r["KODE DESA"].replace(".", ""): r["STATUS IDM 2020"] for r in exported}
+    assert status[last.replace(".", "")].lower() == "maju"
 
 
 def test_export_links_download_the_rows_shown(client, make_staff, dasbor_data):

@@ -11,7 +11,7 @@ from flask import current_app, send_file
 from flask.views import MethodView
 
 from service.api import Blueprint, problem
-from service.auth.roles import KABUPATEN_STAFF, KECAMATAN_STAFF, Peran
+from service.auth.roles import PEMBACA_WILAYAH, Peran
 from service.regions.codes import InvalidKode, parse_desa_kode
 from service.regions.services import UnknownKode
 from service.rekap import dasbor
@@ -30,8 +30,7 @@ blp = Blueprint("rekap", __name__, url_prefix="/api/v1", region_scoped=True,
                 description="Kecamatan and kabupaten dashboards from the rollups")
 admin_blp = Blueprint("rekap_admin", __name__, url_prefix="/api/v1", description="Rollup reconciliation")
 
-#: The kecamatan's own staff, the kabupaten above it (a kabupaten grant covers its kecamatan) and the platform.
-PEMBACA = (*KECAMATAN_STAFF, *KABUPATEN_STAFF, Peran.ADMIN_PLATFORM)
+PEMBACA = PEMBACA_WILAYAH
 PEMERIKSA = (Peran.ADMIN_KABUPATEN, Peran.ADMIN_PLATFORM)
 MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 
