@@ -55,6 +55,7 @@ def PORTAL_BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constan
     from service.portal.dasbor import kecamatan as portal_dasbor_kecamatan_bp
     from service.portal.kabupaten import bp as portal_kabupaten_bp
     from service.portal.kecamatan import bp as portal_kecamatan_bp
+    from service.portal.laporan import bp as portal_laporan_bp
     from service.portal.mandiri import bp as portal_mandiri_bp
     from service.portal.masuk import bp as portal_masuk_bp
     from service.portal.penduduk import bp as portal_penduduk_bp
@@ -65,7 +66,7 @@ def PORTAL_BLUEPRINTS() -> list:  # noqa: N802 - a registry, read like a constan
 
     return [portal_masuk_bp, portal_surat_bp, portal_mandiri_bp, portal_kecamatan_bp, portal_kabupaten_bp,
             situs_bp, situs_kelola_bp, portal_penduduk_bp, portal_pengaturan_bp, portal_dasbor_kecamatan_bp,
-            portal_dasbor_kabupaten_bp]
+            portal_dasbor_kabupaten_bp, portal_laporan_bp]
 
 
 def create_app(settings: Settings | None = None) -> Flask:

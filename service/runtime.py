@@ -64,3 +64,17 @@ def get_runtime(settings: Settings | None = None) -> Runtime:
             _runtime = Runtime(settings or load_settings())
         _runtime.after_fork()
         return _runtime
+
+
+def process_pool(processes: int, *, initializer=None, initargs: tuple = ()):
+    """A pool of worker processes forked from a clean ``forkserver``, never from the calling process.
+
+    Forking a process that runs threads (a web server, the test process with its live server and browser)
+    copies locks that some other thread held: the child then waits on them forever. The fork server is a
+    fresh single-threaded process, started once per parent with the heavy modules already imported. Work
+    and arguments must be picklable; each worker opens its own engine (``initializer``)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["service.db", "tenants.migrate", "service.rekap.services"])
+    return context.Pool(processes, initializer=initializer, initargs=initargs)

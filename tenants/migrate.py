@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import logging
-import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +23,7 @@ from sqlalchemy import Connection, Engine, text
 
 from service.db import SHARED_SCHEMA
 from service.regions.services import sync_region_registry
+from service.runtime import process_pool
 
 log = logging.getLogger(__name__)
 
@@ -242,9 +242,7 @@ def upgrade_tenants(
     else:
         # Processes, not threads: Alembic's `op` and `context` are process-global proxies.
         url = engine.url.render_as_string(hide_password=False)
-        with multiprocessing.get_context("fork").Pool(
-            min(jobs, len(pending)), initializer=_init_pool_worker, initargs=(url,)
-        ) as pool:
+        with process_pool(min(jobs, len(pending)), initializer=_init_pool_worker, initargs=(url,)) as pool:
             record(pool.imap_unordered(_upgrade_in_pool_worker, pending, chunksize=8))
     report.seconds = time.perf_counter() - started
     return report

@@ -1191,16 +1191,22 @@ def _csv_text(value: Any) -> Any:
     return value
 
 
-def write_csv(session: DesaSession, fh: IO[str]) -> int:
+#: A background export (``laporan_tasks``) hears how many residents are written every this many rows.
+PROGRESS_EVERY = 2_000
+
+
+def write_csv(session: DesaSession, fh: IO[str], progress: Progress | None = None) -> int:
     """CSV (comma separated, ISO dates, empty cells for none); returns the number of residents."""
     writer = csv.writer(fh, lineterminator="\n")
     count = -1
     for count, row in enumerate(export_rows(session)):  # noqa: B007 - the count is the result
         writer.writerow([_csv_text(v) for v in row])
+        if progress and count and count % PROGRESS_EVERY == 0:
+            progress(count)
     return max(count, 0)
 
 
-def write_xlsx(session: DesaSession, fh: IO[bytes]) -> int:
+def write_xlsx(session: DesaSession, fh: IO[bytes], progress: Progress | None = None) -> int:
     """xlsx in OpenSID's sheet "Data Penduduk" (NIKs as text cells, dates as date cells)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -1221,19 +1227,22 @@ def write_xlsx(session: DesaSession, fh: IO[bytes]) -> int:
                     cell = WriteOnlyCell(sheet, value=value)
                     cell.data_type = "s"  # text, never a formula
                     row[i] = cell
+            if progress and count % PROGRESS_EVERY == 0:
+                progress(count)
         sheet.append(row)
     workbook.save(fh)
     return max(count, 0)
 
 
-def export_register(session, fmt: str) -> tuple[bytes, int]:
-    """The whole register as CSV (UTF-8 with BOM, what spreadsheets expect) or xlsx; returns (bytes, rows)."""
+def export_register(session, fmt: str, progress: Progress | None = None) -> tuple[bytes, int]:
+    """The whole register as CSV (UTF-8 with BOM, what spreadsheets expect) or xlsx; returns (bytes, rows).
+    ``progress(residents written)`` is called every :data:`PROGRESS_EVERY` rows."""
     import io
 
     if fmt == "csv":
         buffer = io.StringIO()
-        count = write_csv(session, buffer)
+        count = write_csv(session, buffer, progress)
         return buffer.getvalue().encode("utf-8-sig"), count
     binary = io.BytesIO()
-    count = write_xlsx(session, binary)
+    count = write_xlsx(session, binary, progress)
     return binary.getvalue(), count

@@ -186,7 +186,7 @@ def _export(buku: books.Buku, fmt: str, extra: dict):
         # Read at most one row past the limit: a larger book is laid out by a worker (about 20 ms a row).
         rows = list(islice(buku.baris, PDF_MAX_BARIS + 1))
         if len(rows) > PDF_MAX_BARIS:
-            return _queue_pdf(buku.kode, extra)
+            return queue_report(buku.kode, "pdf", extra)
         buku.baris = iter(rows)
     content, rows_written = books.render(buku, fmt)
     # Who exported which book of which desa, how many rows: never a NIK or a name.
@@ -198,18 +198,21 @@ def _export(buku: books.Buku, fmt: str, extra: dict):
     return response
 
 
-def _queue_pdf(kode_buku: str, parameter: dict):
-    """Queue the PDF (one outbox event in the same transaction as the report row); answer 202."""
+def queue_report(kode_buku: str, fmt: str, parameter: dict):
+    """Queue a report (one outbox event in the same transaction as the report row); answer 202. ``kode_buku``
+    is "B.1"/"B.2" (a PDF book) or ``laporan_tasks.REGISTER`` (the register export, used by the portal)."""
     import json
 
-    from service.penduduk.laporan_tasks import TOPIC
+    from service.penduduk.laporan_tasks import REGISTER, TOPIC, TOPIC_EKSPOR
     from workers.outbox import emit
 
+    topic = TOPIC_EKSPOR if kode_buku == REGISTER else TOPIC
     session = desa_db()
     public_id = session.execute(text(
-        "INSERT INTO berkas_laporan (buku, format, parameter, oleh) VALUES (:b, 'pdf', CAST(:p AS jsonb), :o) "
-        "RETURNING public_id"), {"b": kode_buku, "p": json.dumps(parameter), "o": g.principal.subject}).scalar()
-    emit(session, TOPIC, desa_kode=current_desa().kode, key=f"{TOPIC}:{current_desa().kode}:{public_id}",
+        "INSERT INTO berkas_laporan (buku, format, parameter, oleh) VALUES (:b, :f, CAST(:p AS jsonb), :o) "
+        "RETURNING public_id"),
+        {"b": kode_buku, "f": fmt, "p": json.dumps(parameter), "o": g.principal.subject}).scalar()
+    emit(session, topic, desa_kode=current_desa().kode, key=f"{topic}:{current_desa().kode}:{public_id}",
          payload={"laporan": str(public_id)})
     session.commit()
     url = f"/api/v1/desa/{current_desa().kode}/laporan/{public_id}"
@@ -220,10 +223,13 @@ def _queue_pdf(kode_buku: str, parameter: dict):
 class BackgroundReport(MethodView):
     @blp.requires(*DESA_STAFF)
     def get(self, laporan_id):
-        """Status of a report being produced in the background"""
+        """Status of a report being produced in the background, with its progress (``persen``, 0-100)"""
+        from service.penduduk.laporan_tasks import kemajuan
+
         row = _report(laporan_id)
+        persen = 100 if row.status == "selesai" else kemajuan(current_app.extensions["kawasan"].redis, row.public_id)
         return {"id": laporan_id, "buku": row.buku, "format": row.format, "status": row.status, "baris": row.baris,
-                "dibuat_pada": row.dibuat_pada, "selesai_pada": row.selesai_pada}
+                "persen": persen or 0, "dibuat_pada": row.dibuat_pada, "selesai_pada": row.selesai_pada}
 
 
 @blp.route("/laporan/<laporan_id>/berkas")
@@ -234,10 +240,18 @@ class BackgroundReportFile(MethodView):
         row = _report(laporan_id)
         if row.status != "selesai":
             problem(409, f"laporan belum selesai (status {row.status}) / not ready yet", field="status")
+        from service.penduduk.impor_resources import MIME as REGISTER_MIME
+        from service.penduduk.laporan_tasks import REGISTER
+
         content = desa_db().scalar(text("SELECT isi FROM berkas_laporan WHERE id = :i"), {"i": row.id})
-        record(_engine(), "ekspor_data_pribadi", aktor=g.principal, desa_kode=current_desa().kode,
-               objek=f"buku:{row.buku}", detail={"buku": row.buku, "baris": row.baris, "format": row.format})
-        response = send_file(BytesIO(content), mimetype=books.MIME[row.format], as_attachment=True,
+        if row.buku == REGISTER:  # audited exactly as GET /penduduk/ekspor
+            record(_engine(), "ekspor_data_pribadi", aktor=g.principal, desa_kode=current_desa().kode,
+                   objek="penduduk:register", detail={"format": row.format, "baris": row.baris})
+        else:
+            record(_engine(), "ekspor_data_pribadi", aktor=g.principal, desa_kode=current_desa().kode,
+                   objek=f"buku:{row.buku}", detail={"buku": row.buku, "baris": row.baris, "format": row.format})
+        mime = {**books.MIME, **REGISTER_MIME}[row.format]
+        response = send_file(BytesIO(content), mimetype=mime, as_attachment=True,
                              download_name=row.nama_berkas, max_age=0)
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -251,7 +265,8 @@ def _report(laporan_id: str):
     except ValueError:
         wanted = None
     row = desa_db().execute(text(
-        "SELECT id, buku, format, status, baris, nama_berkas, dibuat_pada, selesai_pada FROM berkas_laporan "
+        "SELECT id, public_id, buku, format, status, baris, nama_berkas, dibuat_pada, selesai_pada "
+        "FROM berkas_laporan "
         "WHERE public_id = :p"), {"p": wanted}).first() if wanted else None
     if row is None:
         problem(404, "laporan tidak ditemukan / report not found", field="laporan_id", location="path")

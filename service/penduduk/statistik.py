@@ -66,7 +66,8 @@ _KELUARGA = text("SELECT count(*) FROM keluarga WHERE aktif")
 
 _WILAYAH = text("SELECT id, tingkat, nama, induk_id FROM wilayah ORDER BY urut, nama, id")
 
-_MUTASI = text("""
+#: Life events per month and kind in a period (the desa's statistics and its rollup share it).
+MUTASI_PER_BULAN = text("""
 SELECT to_char(tanggal_peristiwa, 'YYYY-MM') AS bulan, kode_peristiwa, count(*) AS jumlah
 FROM mutasi_penduduk
 WHERE tanggal_peristiwa >= :dari AND tanggal_peristiwa < :sampai
@@ -83,7 +84,8 @@ def statistik_desa(session: DesaSession, *, tanggal: date | None = None) -> dict
     jumlah_kk = session.scalar(_KELUARGA) or 0
     wilayah = session.execute(_WILAYAH).all()
     months = _months(tanggal)
-    mutasi = session.execute(_MUTASI, {"dari": _month_start(months[0]), "sampai": _next_month(months[-1])}).all()
+    mutasi = session.execute(MUTASI_PER_BULAN,
+                             {"dari": _month_start(months[0]), "sampai": _next_month(months[-1])}).all()
 
     by_dim: dict[str, dict[int | None, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
     total = {"jumlah": 0, "laki_laki": 0, "perempuan": 0}

@@ -9,14 +9,13 @@ cursor and the NIK search travel in POST bodies. Reads and changes are audited a
 
 from __future__ import annotations
 
-import io
 import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import marshmallow as ma
-from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,7 +23,6 @@ from service.audit.services import record
 from service.auth.models import AkunWarga
 from service.auth.roles import DESA_STAFF
 from service.penduduk import impor, schemas, services
-from service.penduduk.impor_resources import MIME
 from service.penduduk.impor_tasks import FINISHED, daftar_impor, status_impor, terima_berkas
 from service.penduduk.models import Keluarga, Penduduk, Wilayah
 from service.penduduk.nik import normalize
@@ -698,22 +696,6 @@ def impor_status(impor_id: uuid.UUID):
     return render_page(template, impor=row, selesai=selesai, laporan=row["laporan"] or {}, indonesian=indonesian)
 
 
-@bp.route("/penduduk/ekspor")
-@bp.requires(*DESA_STAFF)
-def ekspor():
-    """The whole register as xlsx or CSV (OpenSID's columns); audited as ``ekspor_data_pribadi``."""
-    fmt = request.args.get("format", "xlsx")
-    if fmt not in ("xlsx", "csv"):
-        abort(404, "format xlsx atau csv")
-    content, count = impor.export_register(desa_db(), fmt)
-    desa = current_desa()
-    _audit("ekspor_data_pribadi", objek="penduduk:register", format=fmt, baris=count)
-    response = send_file(io.BytesIO(content), mimetype=MIME[fmt], as_attachment=True,
-                         download_name=f"penduduk_{desa.kode.replace('.', '')}.{fmt}", max_age=0)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 nav_item("Penduduk", "portal_penduduk.daftar", "desa", urutan=20)
 nav_item("Keluarga", "portal_penduduk.daftar_keluarga", "desa", urutan=21)
-nav_item("Impor & ekspor", "portal_penduduk.impor_berkas", "desa", urutan=22)
+nav_item("Impor", "portal_penduduk.impor_berkas", "desa", urutan=22)

@@ -180,7 +180,7 @@ def test_staff_of_another_desa_or_level_get_the_403_page_without_data(client, ma
     signed_in(client, make_staff, role, scope)
     siti = warga["people"]["siti"]
     for path in ("/penduduk", f"/penduduk/{siti.public_id}", f"/penduduk/{siti.public_id}/ubah", "/keluarga",
-                 "/penduduk/impor", "/penduduk/ekspor?format=csv"):
+                 "/penduduk/impor", "/laporan"):
         page = client.get(BASE + path)
         assert page.status_code == 403, path
         assert "Anda tidak berwenang" in page.text and siti.nama not in page.text and siti.nik not in page.text
@@ -540,16 +540,11 @@ def test_import_shows_progress_then_the_report(client, make_staff, engine, relay
     assert "benar.csv" in history and "data.csv" in history
 
 
-def test_export_downloads_are_audited(operator, warga, engine):
-    before = audits(engine, "ekspor_data_pribadi")
-    answer = operator.get(f"{BASE}/penduduk/ekspor?format=csv")
-    assert answer.status_code == 200 and answer.mimetype == "text/csv"
-    assert "attachment" in answer.headers["Content-Disposition"] and answer.headers["Cache-Control"] == "no-store"
-    assert warga["people"]["siti"].nik in answer.get_data(as_text=True)
-    xlsx = operator.get(f"{BASE}/penduduk/ekspor?format=xlsx")
-    assert xlsx.status_code == 200 and xlsx.data[:4] == b"PK\x03\x04"
-    assert audits(engine, "ekspor_data_pribadi") == before + 2
-    assert operator.get(f"{BASE}/penduduk/ekspor?format=pdf").status_code == 404
+def test_the_import_page_sends_exports_to_the_reports_page(operator):
+    """One way to export from the portal: the reports page (a big register becomes a job with a progress bar)."""
+    page = operator.get(f"{BASE}/penduduk/impor")
+    assert page.status_code == 200 and "/kelola/laporan#ekspor" in page.text
+    assert operator.get(f"{BASE}/penduduk/ekspor?format=csv").status_code == 404
 
 
 # --- in a real browser: htmx search and the live progress bar -------------------------------------------

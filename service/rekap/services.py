@@ -10,7 +10,6 @@ caller's transaction. :func:`verifikasi` recomputes and lists every figure that 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,10 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from service.penduduk.statistik import _MUTASI, CATEGORIES, statistik_desa
+from service.penduduk.statistik import CATEGORIES, MUTASI_PER_BULAN, statistik_desa
 from service.regions.codes import Kode, Tingkat, parse_desa_kode, parse_kode
 from service.regions.services import villages_under
 from service.rekap.models import RekapAngka, RekapAngkaWilayah, RekapBulanan, RekapDesa
+from service.runtime import process_pool
 from service.surat import services as surat
 from tenants.session import DesaSession
 
@@ -135,7 +135,7 @@ def hitung_desa(engine: Engine, desa_kode: str | Kode, *, tanggal: date | None =
         session.connection()
         stat = statistik_desa(session, tanggal=tanggal)
         # statistik_desa shows the last 12 months; the rollup keeps every month, counted by the same statement.
-        mutasi = session.execute(_MUTASI, {"dari": date(1, 1, 1), "sampai": date(9999, 1, 1)}).all()
+        mutasi = session.execute(MUTASI_PER_BULAN, {"dari": date(1, 1, 1), "sampai": date(9999, 1, 1)}).all()
         surat_bulanan = session.execute(_SURAT_BULANAN).all()
         surat_ringkas = session.execute(_SURAT_RINGKAS).one()
         statuses = [s for group in MENUNGGU.values() for s in group]
@@ -387,7 +387,7 @@ def bangun_ulang(engine: Engine, kode: str | None = None, *, jobs: int = 1,
                  tanggal: date | None = None) -> dict[str, Any]:
     """Recompute every ready desa at or under ``kode`` from scratch, one transaction per desa.
 
-    ``jobs`` > 1 spreads the desa over forked processes (each with its own engine)."""
+    ``jobs`` > 1 spreads the desa over worker processes (each with its own engine)."""
     started = time.perf_counter()
     with engine.connect() as conn:
         desa = desa_dalam(conn, kode)
@@ -399,7 +399,7 @@ def bangun_ulang(engine: Engine, kode: str | None = None, *, jobs: int = 1,
     else:
         url = engine.url.render_as_string(hide_password=False)
         chunks = [desa[i::jobs] for i in range(jobs)]
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with process_pool(jobs) as pool:
             pool.starmap(_bangun_bagian, [(url, chunk, tanggal) for chunk in chunks if chunk])
     return {"desa": len(desa), "detik": round(time.perf_counter() - started, 2), "tanggal_acuan": tanggal.isoformat()}
 
