@@ -40,7 +40,7 @@ RECOMMENDED_LABELS = {
     "app.kubernetes.io/managed-by",
     "helm.sh/chart",
 }
-WORKLOAD_KINDS = {"Deployment", "Job"}
+WORKLOAD_KINDS = {"Deployment", "Job", "CronJob"}
 
 # --------------------------------------------------------------------------------------------------
 # Go-template neutraliser
@@ -225,8 +225,15 @@ def only_doc(name: str, kind: str) -> tuple[Template, dict[str, Any]]:
     return t, docs[0]
 
 
+def pod_template(doc: dict[str, Any]) -> dict[str, Any]:
+    """The pod template of a workload (a CronJob's sits inside its job template)."""
+    if doc["kind"] == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]
+    return doc["spec"]["template"]
+
+
 def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    spec = doc["spec"]["template"]["spec"]
+    spec = pod_template(doc)["spec"]
     return list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
 
 
@@ -474,6 +481,7 @@ def test_expected_templates_present():
         "worker-deployment.yaml",
         "relay-deployment.yaml",
         "migration-job.yaml",
+        "rekap-cronjob.yaml",
         "ingress.yaml",
     } <= names
 
@@ -534,7 +542,7 @@ def test_recommended_labels_on_every_object_and_pod():
             managed = t.neutral.exprs_in(labels["app.kubernetes.io/managed-by"])
             assert managed and "Release.Service" in managed[0]
             if doc["kind"] in WORKLOAD_KINDS:
-                pod_labels = doc["spec"]["template"]["metadata"]["labels"]
+                pod_labels = pod_template(doc)["metadata"]["labels"]
                 assert set(pod_labels) >= RECOMMENDED_LABELS, t.path.name
             if doc["kind"] == "Deployment":
                 selector = doc["spec"]["selector"]["matchLabels"]
@@ -558,6 +566,7 @@ def test_components_are_distinct():
         "worker-deployment.yaml": "worker",
         "relay-deployment.yaml": "relay",
         "migration-job.yaml": "migrations",
+        "rekap-cronjob.yaml": "rekap",
     }
 
 
@@ -582,6 +591,23 @@ def test_migration_job_is_pre_install_pre_upgrade_hook():
     assert ".Values.migrations.jobs" in t.neutral.exprs_in(cmd[4])[0]
     # the hook must explain why it depends on existing Secrets only
     assert "existing" in t.raw.lower() and "pre-install" in t.raw
+
+
+def test_rollups_are_rebuilt_daily_in_the_kabupatens_time_zone_never_twice_at_once():
+    t, cron = only_doc("rekap-cronjob.yaml", "CronJob")
+    assert t.raw.lstrip().startswith("{{- if .Values.rekap.enabled }}")
+    spec = cron["spec"]
+    assert t.neutral.exprs_in(spec["schedule"]) == [".Values.rekap.schedule | quote"]
+    assert t.neutral.exprs_in(spec["timeZone"]) == [".Values.rekap.timeZone | quote"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert pod_template(cron)["spec"]["restartPolicy"] == "Never"
+    (container,) = containers(cron)
+    assert container["command"][:4] == ["kawasan", "stats", "rebuild", "--jobs"]
+    rekap = values()["rekap"]
+    assert (rekap["enabled"], rekap["schedule"], rekap["timeZone"]) == (True, "30 0 * * *", "Asia/Jakarta")
+    bad = copy.deepcopy(values())
+    bad["rekap"]["timeZone"] = "UTC+7"
+    assert list(Draft7Validator(schema()).iter_errors(bad))
 
 
 def test_web_deployment_serves_on_http_8000_with_probes():
@@ -639,7 +665,7 @@ def test_every_container_reads_urls_from_existing_secrets():
 
 def test_pods_share_security_context_and_tmp_volume():
     for t, doc in workloads():
-        pod = doc["spec"]["template"]["spec"]
+        pod = pod_template(doc)["spec"]
         assert "securityContext" in pod, t.path.name
         assert {"name": "tmp", "emptyDir": {}} in pod["volumes"], t.path.name
         for container in containers(doc):
