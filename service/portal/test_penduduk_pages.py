@@ -49,8 +49,12 @@ def nik_born(born: date, *, female: bool = False) -> str:
 
 def add(engine, nama: str, *, born: date, female: bool = False, keluarga_id: int | None = None, **fields) -> Penduduk:
     with DesaSession(engine, DESA) as session:
+        # Every call for the same birth date shares the first 12 digits: draw serials this desa has not used.
+        nik = nik_born(born, female=female)
+        while services.find_by_nik(session, nik) is not None:
+            nik = nik_born(born, female=female)
         saved = services.add_penduduk(session, {
-            "nik": nik_born(born, female=female), "nama": nama, "sex": 2 if female else 1, "tanggal_lahir": born,
+            "nik": nik, "nama": nama, "sex": 2 if female else 1, "tanggal_lahir": born,
             "keluarga_id": keluarga_id, **fields}, actor="test")
         session.commit()
         session.refresh(saved.penduduk)
