@@ -59,8 +59,10 @@ def warga(engine):
     with DesaSession(engine, DESA) as session:
         for i, (nama, female) in enumerate((("Siti", True), ("Budi", False), ("Wati", True))):
             born = date(1980 + i, 3, 10 + i)
-            nik = f"150814{born.day + (40 if female else 0):02d}{born.month:02d}{born.year % 100:02d}" \
-                  f"{uuid.uuid4().int % 9000 + 1000:04d}"
+            nik = None
+            while nik is None or services.find_by_nik(session, nik) is not None:  # the same dates every test
+                nik = f"150814{born.day + (40 if female else 0):02d}{born.month:02d}{born.year % 100:02d}" \
+                      f"{uuid.uuid4().int % 9000 + 1000:04d}"
             saved = services.add_penduduk(session, {"nik": nik, "nama": f"{nama} {tag}", "sex": 2 if female else 1,
                                                     "tanggal_lahir": born}, actor="test")
             people.append((saved.penduduk.nama, nik))
