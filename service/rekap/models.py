@@ -37,12 +37,9 @@ class RekapDesa(SharedModel):
     jam_terbit_p90: Mapped[Decimal | None] = mapped_column(Numeric(12, 1))
 
 
-class RekapAngka(SharedModel):
-    """A breakdown figure of one desa: (dimensi, kode) → count (by sex where it is about people)."""
+class _Angka:
+    """The columns of a breakdown figure: (dimensi, kode) → count, by sex where it is about people."""
 
-    __tablename__ = "rekap_angka"
-
-    desa_kode: Mapped[str] = mapped_column(String(13), primary_key=True)
     dimensi: Mapped[str] = mapped_column(String(20), primary_key=True)
     kode: Mapped[str] = mapped_column(String(40), primary_key=True)
     label: Mapped[str | None] = mapped_column(String(150))
@@ -50,6 +47,14 @@ class RekapAngka(SharedModel):
     jumlah: Mapped[int] = mapped_column(Integer)
     laki_laki: Mapped[int | None] = mapped_column(Integer)
     perempuan: Mapped[int | None] = mapped_column(Integer)
+
+
+class RekapAngka(_Angka, SharedModel):
+    """A breakdown figure of one desa: (dimensi, kode) → count (by sex where it is about people)."""
+
+    __tablename__ = "rekap_angka"
+
+    desa_kode: Mapped[str] = mapped_column(String(13), primary_key=True)
 
 
 class RekapBulanan(SharedModel):
@@ -64,16 +69,9 @@ class RekapBulanan(SharedModel):
     jumlah: Mapped[int] = mapped_column(Integer)
 
 
-class RekapAngkaWilayah(SharedModel):
+class RekapAngkaWilayah(_Angka, SharedModel):
     """The breakdown figures summed over a kecamatan's or kabupaten's desa rows (kept with them)."""
 
     __tablename__ = "rekap_angka_wilayah"
 
     wilayah_kode: Mapped[str] = mapped_column(String(8), primary_key=True)
-    dimensi: Mapped[str] = mapped_column(String(20), primary_key=True)
-    kode: Mapped[str] = mapped_column(String(40), primary_key=True)
-    label: Mapped[str | None] = mapped_column(String(150))
-    urut: Mapped[int] = mapped_column(SmallInteger)
-    jumlah: Mapped[int] = mapped_column(Integer)
-    laki_laki: Mapped[int | None] = mapped_column(Integer)
-    perempuan: Mapped[int | None] = mapped_column(Integer)
