@@ -881,12 +881,12 @@ def _write(session: DesaSession, gen: _Generator) -> dict[str, Any]:
         )
     lap("kepala")
     kode = session.desa.kode
-    hashes = [services.nik_hmac(o.nik) for o in gen.orang]
+    hashes = services.nik_hmacs(o.nik for o in gen.orang)
     alive = [o.status_dasar == HIDUP for o in gen.orang]
     lap("hmac")
     cur.execute(
         f"INSERT INTO {SHARED_SCHEMA}.nik_index (nik_hmac, desa_kode, hidup) "
-        "SELECT h, %s, a FROM unnest(%s::text[], %s::boolean[]) AS t(h, a) ORDER BY h "
+        "SELECT h, %s, a FROM unnest(%s::bigint[], %s::boolean[]) AS t(h, a) ORDER BY h "
         "ON CONFLICT (nik_hmac, desa_kode) DO UPDATE SET hidup = EXCLUDED.hidup",
         (kode, hashes, alive),
     )

@@ -15,16 +15,17 @@ are ignored and listed in the report. Row numbers in the report are the sheet's 
 the template). Messy cells are normalised first: dates as date cells, Excel serial numbers or text,
 ``-`` for empty, codes as numbers, floats (``1.0``) or labels (``ISLAM``), NIKs as floats, spaces.
 
-Every row is validated with :func:`service.penduduk.validasi.check_penduduk` (the one validation, run once
-per distinct value for the columns whose check depends on the value only, once per row for the NIK) plus
+Every row is validated by the one validation (:mod:`service.penduduk.validasi`): ``check_field`` once per
+distinct value for the columns whose check depends on the value only, ``check_nik_of`` once per row) plus
 the KK number, the wilayah names, NIKs repeated inside the file and a second living head in one KK. NIKs
 registered as alive in another desa (the shared, hashed ``kawasan.nik_index``) are warnings. Any error
 rejects the whole file: nothing of it is kept. Otherwise everything is written in the caller's desa session,
 in one transaction, with bulk statements (COPY, ``INSERT … SELECT FROM unnest``, ``UPDATE … FROM``), never
 an ORM object per row: missing wilayah (dusun → RW → RT), missing keluarga (by Nomor KK, address and
-wilayah from the head's row), residents upserted on NIK (only the columns present in the file are
-written), one KOREKSI mutation per changed resident with before/after, the family heads, the NIK index
-and one ``penduduk.berubah`` event.
+wilayah from the head's row, and their head: ids of new residents and families are drawn first),
+residents upserted on NIK (only the columns present in the file are written), one KOREKSI mutation per
+changed resident with before/after, the heads of registered families the file changed, the NIK index and
+one ``penduduk.berubah`` event.
 
 To overlap Python and PostgreSQL, a writer thread starts on the family columns and takes the resident rows
 range by range as they pass their checks (:data:`PIPELINE`). When a later range has an error the writer
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import csv
 import gc
-import hmac
 import io
 import json
 import logging
@@ -51,6 +51,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import repeat
 from operator import itemgetter
 from typing import IO, Any
 
@@ -59,7 +60,8 @@ from sqlalchemy import text
 
 from service.penduduk.nik import normalize
 from service.penduduk.referensi import LISTS
-from service.penduduk.validasi import DATE_FIELDS, check_penduduk, is_empty
+from service.penduduk.services import mark_changed, nik_hmacs
+from service.penduduk.validasi import DATE_FIELDS, check_field, check_nik_of, check_penduduk, is_empty
 from tenants.session import DesaSession
 
 log = logging.getLogger(__name__)
@@ -446,7 +448,6 @@ def read_table(data: bytes) -> Table:
 # --- validation -----------------------------------------------------------------------------------------
 
 _REQUIRED_MESSAGE = "wajib diisi / required"
-_FUTURE_MESSAGE = "tanggal di masa depan / date in the future"
 _DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 _YMD = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$")
 #: Rows validated (and then handed to the database) at a time.
@@ -482,12 +483,6 @@ def _as_date(value: Any) -> Any:
     return value
 
 
-def _hmac_key() -> bytes:
-    from service.penduduk.services import _secret
-
-    return _secret()
-
-
 def _text_check(limit: int, level: str | None = None) -> Callable[[Any], Result]:
     def check(value: Any) -> Result:
         value = _prepare("", value)
@@ -507,8 +502,16 @@ def _no_kk_check(value: Any) -> Result:
     value = _prepare("no_kk", value)
     if is_empty(value):
         return None, _REQUIRED_MESSAGE, None
-    checked = check_penduduk({"no_kk": value}, partial=True)
-    return checked.values.get("no_kk"), checked.errors.get("no_kk"), checked.warnings.get("no_kk")
+    return _field_result("no_kk", value)
+
+
+def _field_result(key: str, prepared: Any) -> Result:
+    """:func:`check_field` of a prepared, non-empty cell as (clean value, error, warning)."""
+    try:
+        value, warning = check_field(key, prepared)
+    except ValueError as exc:
+        return None, str(exc), None
+    return value, None, warning
 
 
 def _column(columns: dict[str, str], key: str) -> str:
@@ -518,9 +521,9 @@ def _column(columns: dict[str, str], key: str) -> str:
 class _Validation:
     """Every check of a file, column by column and in row ranges, keeping what it learnt between ranges.
 
-    A column's check depends on the value only (codes, dates, names, numbers), so :func:`check_penduduk`
-    runs once per distinct value of a column, several columns per call (the i-th new value of each). The
-    NIK, whose check depends on the row's sex and birth date, runs once per row. The family columns (KK
+    A column's check depends on the value only (codes, dates, names, numbers), so :func:`check_field` runs
+    once per distinct value of a column. The NIK, whose check depends on the row's sex and birth date, runs
+    once per row (:func:`check_nik_of`). The family columns (KK
     number, relation, status, address, wilayah) are checked for the whole file first: the database needs
     the families before their members."""
 
@@ -530,7 +533,6 @@ class _Validation:
         report.format, report.layout, report.rows_total = table.format, table.layout, n
         report.ignored_columns = list(table.ignored)
         self.cells, self.columns = table.cells, table.columns
-        self.today = date.today()
         self.errors: dict[int, dict[str, str]] = {}
         self.warnings: dict[int, dict[str, str]] = {}
         self.fields = [f for f in PERSON_FIELDS if f in table.cells]
@@ -546,8 +548,7 @@ class _Validation:
         # NIKs as they will be stored (what check_nik keeps), known before their rows are checked: the
         # database reads what is registered for them while the rows are being checked.
         self.nik = [normalize(_prepare("nik", v)) for v in self.cells["nik"]]
-        key = _hmac_key()
-        self.nik_hmac = [hmac.digest(key, nik.encode(), "sha256").hex() for nik in self.nik]
+        self.nik_hmac = nik_hmacs(self.nik)
 
     @property
     def failed(self) -> bool:
@@ -579,33 +580,21 @@ class _Validation:
                             {v: r for v, r in results.items() if r[1] or r[2]})
 
     def _fields(self, keys: list[str], lo: int, hi: int) -> None:
-        """Resident fields whose check depends on their own value: new distinct values, batched."""
+        """Resident fields whose check depends on their own value: each new distinct value checked once."""
         sliced = {key: self._slice(key, lo, hi) for key in keys}
-        pending: dict[str, list[tuple[Any, Any]]] = {}
         for key, (_, values) in sliced.items():
-            known = self.cleaned[key]
-            queue = pending[key] = []
-            for value in values:
-                if value in known:
-                    continue
+            cleaned, flagged = self.cleaned[key], self.flagged[key]
+            for value in values - cleaned.keys():
                 prepared = _prepare(key, value)
                 if is_empty(prepared):
-                    known[value] = None
+                    cleaned[value] = None
                     if key in REQUIRED_KEYS:
-                        self.flagged[key][value] = (None, _REQUIRED_MESSAGE, None)
-                else:
-                    queue.append((value, prepared))
-        for i in range(max((len(q) for q in pending.values()), default=0)):
-            batch = {key: queue[i] for key, queue in pending.items() if i < len(queue)}
-            checked = check_penduduk({key: prepared for key, (_, prepared) in batch.items()}, partial=True)
-            for key, (value, _) in batch.items():
-                result, error = checked.values.get(key), checked.errors.get(key)
-                if isinstance(result, date) and result > self.today:  # date cells skip parse_date's check
-                    result, error = None, _FUTURE_MESSAGE
-                self.cleaned[key][value] = result
-                warning = checked.warnings.get(key)
-                if error or warning:
-                    self.flagged[key][value] = (result, error, warning)
+                        flagged[value] = (None, _REQUIRED_MESSAGE, None)
+                    continue
+                result = _field_result(key, prepared)
+                cleaned[value] = result[0]
+                if result[1] or result[2]:
+                    flagged[value] = result
         for key, (column, _) in sliced.items():
             self.values[key][lo:hi] = self._record(key, lo, column, self.cleaned[key], self.flagged[key])
 
@@ -656,19 +645,19 @@ class _Validation:
         self.values["sex"][lo:hi] = [self.pairs[p][0][0] for p in pairs]
         if "hamil" in self.values:
             self.values["hamil"][lo:hi] = [self.pairs[p][0][1] for p in pairs]
-        # NIK: per row, with the row's sex and birth date (check_penduduk warns when they disagree).
+        # NIK: per row, with the row's sex and birth date (a warning when they disagree).
         sexes, births, numbers = self.values["sex"], self.values["tanggal_lahir"], self.table.numbers
         for i in range(lo, hi):
             raw = self.nik[i]  # the cell, prepared and normalised (what check_nik keeps)
             if is_empty(raw):
                 self.errors.setdefault(i, {})["nik"] = _REQUIRED_MESSAGE
                 continue
-            checked = check_penduduk({"nik": raw, "sex": sexes[i], "tanggal_lahir": births[i]}, partial=True)
-            if "nik" in checked.errors:
-                self.errors.setdefault(i, {})["nik"] = checked.errors["nik"]
+            _, error, warning = check_nik_of(raw, sexes[i], births[i])
+            if error:
+                self.errors.setdefault(i, {})["nik"] = error
                 continue
-            if "nik" in checked.warnings:
-                self.warnings.setdefault(i, {})["nik"] = checked.warnings["nik"]
+            if warning:
+                self.warnings.setdefault(i, {})["nik"] = warning
             first = self.seen_nik.setdefault(self.nik[i], i)
             if first != i:
                 self.errors.setdefault(i, {})["nik"] = (f"NIK sama dengan baris {numbers[first]} / same NIK as row "
@@ -687,7 +676,8 @@ class _Validation:
 
     def alive_elsewhere(self, session: DesaSession) -> None:
         """Warnings for living residents of the file registered as alive in another desa (hashed index)."""
-        self.warn_elsewhere(session.execute(text(_ELSEWHERE), {"h": self.nik_hmac, "d": session.desa_kode}).all())
+        with session.connection().connection.driver_connection.cursor() as cursor:
+            self.warn_elsewhere(cursor.execute(_ELSEWHERE, {"h": self.nik_hmac, "d": session.desa_kode}).fetchall())
 
     def warn_elsewhere(self, found: list[tuple[str, str]]) -> None:
         status = self.values.get("status_dasar") or [None] * self.n
@@ -699,7 +689,7 @@ class _Validation:
 
 
 _ELSEWHERE = ("SELECT nik_hmac, string_agg(desa_kode, ', ' ORDER BY desa_kode) FROM kawasan.nik_index "
-              "WHERE nik_hmac = ANY(CAST(:h AS text[])) AND hidup AND desa_kode <> :d GROUP BY nik_hmac")
+              "WHERE nik_hmac = ANY(%(h)b::bigint[]) AND hidup AND desa_kode <> %(d)s GROUP BY nik_hmac")
 
 
 def validate(table: Table, *, session: DesaSession | None = None) -> ImportReport:
@@ -777,6 +767,16 @@ class _Wilayah:
         return node
 
 
+@dataclass
+class _Keluarga:
+    """A family as the import knows it (registered, or written by this import)."""
+
+    id: int
+    no_kk: str
+    alamat: str | None
+    wilayah_id: int | None
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
@@ -815,6 +815,16 @@ class _Loader(threading.Thread):
         self.report.seconds[f"db_{label}"] = round(now - since, 3)
         return now
 
+    def _draw_ids(self, table: str, count: int) -> list[int]:
+        """``count`` ids from ``table``'s identity sequence (unused ones after a rollback are a gap, as always)."""
+        if not count:
+            return []
+        raw = self.session.connection().connection.driver_connection
+        with raw.cursor(binary=True) as cursor:
+            cursor.execute("SELECT nextval(seq) FROM CAST(pg_get_serial_sequence(%s, 'id') AS regclass) AS seq, "
+                           "generate_series(1, %s)", (table, count))
+            return [row[0] for row in cursor.fetchall()]
+
     def _run(self) -> None:
         session, checks, report = self.session, self.checks, self.report
         n, niks, kks, values = checks.n, checks.nik, checks.no_kk, checks.values
@@ -826,19 +836,49 @@ class _Loader(threading.Thread):
                         {"k": f"penduduk.impor:{session.desa_schema}"})
         raw = session.connection().connection.driver_connection
 
-        # What is registered already, for the NIKs and KK numbers of the file only.
+        # What is registered already, for the NIKs and KK numbers of the file only (nothing to look up in a
+        # desa whose register is still empty: the usual first import).
         tree = _Wilayah(session)
-        with raw.cursor(row_factory=namedtuple_row) as cursor:  # plain tuples: a whole register may come back
-            cursor.execute(
-                f"""SELECT p.nik, p.id, p.keluarga_id, p.wilayah_id, p.status_dasar AS status_kini,
-                           k.no_kk AS kk_kini {''.join(f', p.{f}' for f in fields)}
-                    FROM penduduk p LEFT JOIN keluarga k ON k.id = p.keluarga_id WHERE p.nik = ANY(%(niks)s)""",
-                {"niks": niks})
-            existing = {row.nik: row for row in cursor}
+        registered, has_families = session.execute(text(
+            "SELECT (SELECT count(*) FROM penduduk), EXISTS (SELECT FROM keluarga)")).one()
+        existing: dict[str, Any] = {}
+        if registered:
+            with raw.cursor(row_factory=namedtuple_row) as cursor:  # plain tuples: a whole register may come back
+                cursor.execute(
+                    f"""SELECT p.nik, p.id, p.keluarga_id, p.wilayah_id, p.status_dasar AS status_kini,
+                               k.no_kk AS kk_kini {''.join(f', p.{f}' for f in fields)}
+                        FROM penduduk p LEFT JOIN keluarga k ON k.id = p.keluarga_id WHERE p.nik = ANY(%(niks)s)""",
+                    {"niks": niks})
+                existing = {row.nik: row for row in cursor}
         distinct_kks = list(dict.fromkeys(kks))
-        families = {row.no_kk: row for row in session.execute(
-            text("SELECT id, no_kk, alamat, wilayah_id FROM keluarga WHERE no_kk = ANY(:kks)"), {"kks": distinct_kks})}
+        families: dict[str, Any] = {}
+        if has_families:
+            families = {row.no_kk: row for row in session.execute(
+                text("SELECT id, no_kk, alamat, wilayah_id FROM keluarga WHERE no_kk = ANY(:kks)"),
+                {"kks": distinct_kks})}
+        # Ids for the new residents (file order) and families, drawn now: a new family is written with its
+        # head's id before the head's row exists (the head's key is checked at commit, t0008).
+        new_kks = [kk for kk in distinct_kks if kk not in families]
+        if existing:
+            ids: list[int | None] = [None] * n
+            fresh: list[int] = []
+            for i, nik in enumerate(niks):
+                old = existing.get(nik)
+                if old is None:
+                    fresh.append(i)
+                else:
+                    ids[i] = old.id
+            for i, new_id in zip(fresh, self._draw_ids("penduduk", len(fresh)), strict=True):
+                ids[i] = new_id
+        else:
+            ids = self._draw_ids("penduduk", n)
         clock = self._step("baca", clock)
+        # Before any write: setting the keys aside alters keluarga, which must not hold a pending check then.
+        # Readers of the desa wait from here until the import commits.
+        incoming = n - len(existing)
+        bulk = incoming >= BULK_MIN_ROWS and incoming >= registered
+        if bulk:
+            session.execute(text("SELECT impor_sisihkan_indeks()"))
 
         # Wilayah (few: one statement each), and what each family takes from its head's row (or its first).
         wilayah_ids: list[int | None] = [None] * n
@@ -847,31 +887,44 @@ class _Loader(threading.Thread):
             wilayah_ids = [resolved[path] for path in checks.wilayah]
         alamat = checks.alamat or [None] * n
         levels = values.get("kk_level") or [None] * n
+        status = values.get("status_dasar") or [None] * n
+        alive = [(status[i] if status[i] is not None else
+                  (existing[niks[i]].status_kini if niks[i] in existing else HIDUP)) == HIDUP for i in range(n)]
         family_alamat: dict[str, str | None] = {}
         family_wilayah: dict[str, int | None] = {}
+        heads: dict[str, int] = {}  # KK → its living head's row (validation allows one per KK)
         for i in sorted(range(n), key=lambda i: levels[i] != KEPALA_KELUARGA):  # heads first, then file order
             kk = kks[i]
             if family_alamat.get(kk) is None:
                 family_alamat[kk] = alamat[i]
             if family_wilayah.get(kk) is None:
                 family_wilayah[kk] = wilayah_ids[i]
+            if levels[i] == KEPALA_KELUARGA and alive[i]:
+                heads.setdefault(kk, i)
 
-        # Families: the new ones (with their number history), then address and wilayah of the others.
-        new_kks = [kk for kk in distinct_kks if kk not in families]
+        # Families: the new ones with their head and number history, then address and wilayah of the others.
+        today = date.today()
+        new_family_ids: set[int] = set()
         if new_kks:
-            created = session.execute(text(
-                """WITH baru AS (
-                       INSERT INTO keluarga (no_kk, alamat, wilayah_id, tanggal_daftar)
-                       SELECT kk, al, wi, current_date
-                       FROM unnest(CAST(:kk AS text[]), CAST(:al AS text[]), CAST(:wi AS bigint[])) AS u(kk, al, wi)
-                       RETURNING id, no_kk, alamat, wilayah_id),
-                   riwayat AS (INSERT INTO riwayat_no_kk (keluarga_id, no_kk, sebab)
-                               SELECT id, no_kk, 'impor' FROM baru)
-                   SELECT id, no_kk, alamat, wilayah_id FROM baru"""
-            ), {"kk": new_kks, "al": [family_alamat[k] for k in new_kks],
-                "wi": [family_wilayah[k] for k in new_kks]}).all()
-            report.keluarga_baru = len(created)
-            families.update({row.no_kk: row for row in created})
+            family_ids = self._draw_ids("keluarga", len(new_kks))
+            living = {kks[i] for i in range(n) if alive[i]}
+            if not bulk:  # (a bulk import has set the key aside)
+                session.execute(text("SET CONSTRAINTS fk_keluarga_kepala_id_penduduk DEFERRED"))
+            heads_of = [ids[heads[k]] if k in heads else None for k in new_kks]
+            with raw.cursor() as cursor:
+                with cursor.copy("COPY keluarga (id, no_kk, alamat, wilayah_id, kepala_id, aktif, tanggal_daftar) "
+                                 "FROM STDIN") as copy:
+                    for row in zip(family_ids, new_kks, map(family_alamat.__getitem__, new_kks),
+                                   map(family_wilayah.__getitem__, new_kks), heads_of,
+                                   [k in living for k in new_kks], repeat(today), strict=False):
+                        copy.write_row(row)
+                with cursor.copy("COPY riwayat_no_kk (keluarga_id, no_kk, sebab) FROM STDIN") as copy:
+                    for row in zip(family_ids, new_kks, repeat("impor"), strict=False):
+                        copy.write_row(row)
+            report.keluarga_baru = len(new_kks)
+            new_family_ids = set(family_ids)
+            families.update({kk: _Keluarga(id_, kk, family_alamat[kk], family_wilayah[kk])
+                             for kk, id_ in zip(new_kks, family_ids, strict=True)})
         stale = [(f.id, family_alamat[kk], family_wilayah[kk]) for kk, f in families.items()
                  if (has_alamat and f.alamat != family_alamat[kk])
                  or (has_wilayah and f.wilayah_id != family_wilayah[kk])]
@@ -885,29 +938,26 @@ class _Loader(threading.Thread):
         family_id = {kk: f.id for kk, f in families.items()}
         clock = self._step("keluarga", clock)
 
-        # The shared NIK index (alive or not is known from the family columns already).
-        status = values.get("status_dasar") or [None] * n
-        alive = [(status[i] if status[i] is not None else
-                  (existing[niks[i]].status_kini if niks[i] in existing else HIDUP)) == HIDUP for i in range(n)]
-        # One round trip: the upsert (in a CTE) and who is alive in another desa (the warnings, added once
-        # every row has passed).
-        elsewhere = session.execute(text(
-            """WITH indeks AS (
-                   INSERT INTO kawasan.nik_index (nik_hmac, desa_kode, hidup)
-                   SELECT h, :d, a FROM unnest(CAST(:h AS text[]), CAST(:a AS boolean[])) AS u(h, a) ORDER BY h
-                   ON CONFLICT (nik_hmac, desa_kode) DO UPDATE SET hidup = EXCLUDED.hidup
-                   WHERE kawasan.nik_index.hidup IS DISTINCT FROM EXCLUDED.hidup)
-               """ + _ELSEWHERE
-        ), {"d": session.desa_kode, "h": checks.nik_hmac, "a": alive}).all()
+        # The shared NIK index. One round trip: the upsert (in a CTE) and who is alive in another desa (the
+        # warnings, added once every row has passed).
+        # (Binary parameters: psycopg dumps a 100,000-element array as text in Python, binary in C.)
+        with raw.cursor() as cursor:
+            elsewhere = cursor.execute(
+                """WITH indeks AS (
+                       INSERT INTO kawasan.nik_index (nik_hmac, desa_kode, hidup)
+                       SELECT h, %(d)s, a FROM unnest(%(h)b::bigint[], %(a)b::boolean[]) AS u(h, a) ORDER BY h
+                       ON CONFLICT (nik_hmac, desa_kode) DO UPDATE SET hidup = EXCLUDED.hidup
+                       WHERE kawasan.nik_index.hidup IS DISTINCT FROM EXCLUDED.hidup)
+                   """ + _ELSEWHERE,
+                {"d": session.desa_kode, "h": checks.nik_hmac, "a": alive}).fetchall()
         clock = self._step("indeks_nik", clock)
 
         # Residents as their rows arrive: new ones straight in with COPY, registered ones compared.
-        columns = ["nik", "keluarga_id", *(["wilayah_id"] if has_wilayah else []), *fields]
+        columns = ["id", "nik", "keluarga_id", *(["wilayah_id"] if has_wilayah else []), *fields]
         width = len(fields)
         changed_rows: list[int] = []
         mutasi: list[tuple] = []
-        touched = set(family_id.values())
-        today = date.today()
+        touched = set(family_id.values()) - new_family_ids  # registered families whose members may change
 
         def new_values(rows: range | list[int], *, defaults: bool = True) -> Iterator[tuple]:
             """COPY rows for ``rows`` (a contiguous range is sliced, which is much cheaper than gathering).
@@ -916,7 +966,7 @@ class _Loader(threading.Thread):
             def pick(column: Sequence[Any]) -> Sequence[Any]:
                 return column[rows.start:rows.stop] if isinstance(rows, range) else [column[i] for i in rows]
 
-            data: list[Sequence[Any]] = [pick(niks), list(map(family_id.__getitem__, pick(kks)))]
+            data: list[Sequence[Any]] = [pick(ids), pick(niks), list(map(family_id.__getitem__, pick(kks)))]
             if has_wilayah:
                 data.append(pick(wilayah_ids))
             for f in fields:
@@ -962,10 +1012,6 @@ class _Loader(threading.Thread):
                                json.dumps({"sebelum": before, "sesudah": after}, default=str), self.actor))
 
         inserted = 0
-        incoming = n - len(existing)
-        bulk = incoming >= BULK_MIN_ROWS and incoming >= session.execute(text("SELECT count(*) FROM penduduk")).scalar()
-        if bulk:
-            session.execute(text("SELECT impor_sisihkan_indeks()"))
         with raw.cursor() as cursor, cursor.copy(f"COPY penduduk ({', '.join(columns)}) FROM STDIN") as copy:
             while True:
                 item = self.inbox.get()
@@ -987,6 +1033,8 @@ class _Loader(threading.Thread):
                             compare(i, new)
         report.inserted, report.updated = inserted, len(changed_rows)
         report.unchanged = n - inserted - len(changed_rows)
+        if new_kks and not bulk:  # the new families' heads exist now
+            session.execute(text("SET CONSTRAINTS fk_keluarga_kepala_id_penduduk IMMEDIATE"))
         clock = self._step("penduduk", clock)
         if bulk:
             session.execute(text("SELECT impor_pulihkan_indeks()"))
@@ -996,7 +1044,7 @@ class _Loader(threading.Thread):
 
         # Changed residents through a staging table; their KOREKSI entries; the family heads.
         if changed_rows:
-            types = ["text", "bigint", *(["bigint"] if has_wilayah else []),
+            types = ["bigint", "text", "bigint", *(["bigint"] if has_wilayah else []),
                      *[_SQL_TYPE.get(f, "text") for f in fields]]
             session.execute(text(
                 "CREATE TEMPORARY TABLE impor_ubah (" + ", ".join(
@@ -1005,10 +1053,10 @@ class _Loader(threading.Thread):
                     f"COPY pg_temp.impor_ubah ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in new_values(changed_rows, defaults=False):
                     copy.write_row(row)
-            sets = [f"{c} = COALESCE(s.{c}, p.{c})" if c in NOT_NULL_DEFAULTS else f"{c} = s.{c}" for c in columns[1:]]
+            sets = [f"{c} = COALESCE(s.{c}, p.{c})" if c in NOT_NULL_DEFAULTS else f"{c} = s.{c}" for c in columns[2:]]
             session.execute(text(
                 f"""UPDATE penduduk p SET {', '.join(sets)}, versi = p.versi + 1, diubah_pada = now()
-                    FROM pg_temp.impor_ubah s WHERE p.nik = s.nik"""
+                    FROM pg_temp.impor_ubah s WHERE p.id = s.id"""
             ))
             session.execute(text("DROP TABLE pg_temp.impor_ubah"))
             with raw.cursor() as cursor, cursor.copy(
@@ -1017,7 +1065,7 @@ class _Loader(threading.Thread):
             ) as copy:
                 for entry in mutasi:
                     copy.write_row(entry)
-        if inserted or changed_rows:
+        if touched and (inserted or changed_rows):
             session.execute(text(
                 """WITH fam AS (SELECT id, kepala_id FROM keluarga WHERE id = ANY(CAST(:ids AS bigint[]))),
                    agg AS (
@@ -1035,8 +1083,6 @@ class _Loader(threading.Thread):
             ), {"ids": sorted(touched)})
         report.wilayah_baru = tree.created
         if inserted or changed_rows or report.keluarga_baru or report.wilayah_baru or stale:
-            from service.penduduk.services import mark_changed
-
             mark_changed(session)
         checks.warn_elsewhere(elsewhere)
         self._step("akhir", clock)

@@ -32,8 +32,14 @@ class NikCheck:
         return not self.errors
 
 
+def _sixteen_digits(text: str) -> bool:
+    return len(text) == 16 and text.isascii() and text.isdigit()
+
+
 def normalize(raw: object) -> str:
     """Strip spaces, dots and dashes; undo spreadsheets' float rendering (``1508...001.0``)."""
+    if type(raw) is str and _sixteen_digits(raw):
+        return raw  # the usual case, kept cheap: an import normalises every NIK of a file
     text = str(raw if raw is not None else "").strip()
     if re.fullmatch(r"\d{16}\.0+", text):
         text = text.split(".")[0]
@@ -50,6 +56,7 @@ def _kecamatan_prefixes() -> frozenset[str]:
         return frozenset(row["code"].replace(".", "") for row in csv.DictReader(fh))
 
 
+@lru_cache(maxsize=65536)
 def _date_ok(day: int, month: int, year2: int) -> bool:
     for century in (2000, 1900):
         try:
@@ -63,7 +70,7 @@ def _date_ok(day: int, month: int, year2: int) -> bool:
 def check_nik(raw: object, *, sex: int | None = None, tanggal_lahir: date | None = None) -> NikCheck:
     nik = normalize(raw)
     result = NikCheck(nik)
-    if not re.fullmatch(r"\d{16}", nik):
+    if not _sixteen_digits(nik):
         result.errors.append("NIK harus 16 digit angka / NIK must be 16 digits")
         return result
     dd, mm, yy, serial = int(nik[6:8]), int(nik[8:10]), int(nik[10:12]), nik[12:]
@@ -88,7 +95,7 @@ def check_nik(raw: object, *, sex: int | None = None, tanggal_lahir: date | None
 def check_no_kk(raw: object) -> NikCheck:
     no_kk = normalize(raw)
     result = NikCheck(no_kk)
-    if not re.fullmatch(r"\d{16}", no_kk):
+    if not _sixteen_digits(no_kk):
         result.errors.append("Nomor KK harus 16 digit angka / KK number must be 16 digits")
         return result
     dd, mm, yy = int(no_kk[6:8]), int(no_kk[8:10]), int(no_kk[10:12])

@@ -8,11 +8,10 @@ in the same transaction as the change.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -72,8 +71,15 @@ def _secret() -> bytes:
     return get_runtime().settings.secret_key.encode()
 
 
-def nik_hmac(nik: str) -> str:
-    return hmac.new(_secret(), nik.encode(), hashlib.sha256).hexdigest()
+def nik_hmacs(niks: Iterable[str]) -> list[int]:
+    """The NIKs' keys in the shared index: the first 64 bits of each one's HMAC-SHA256 with the deployment's
+    secret, as a signed number (s0008). The index never holds a NIK."""
+    key = _secret()
+    return [int.from_bytes(hmac.digest(key, nik.encode(), "sha256")[:8], "big", signed=True) for nik in niks]
+
+
+def nik_hmac(nik: str) -> int:
+    return nik_hmacs((nik,))[0]
 
 
 def index_nik(session: DesaSession, nik: str, hidup: bool) -> None:

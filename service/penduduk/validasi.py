@@ -7,7 +7,6 @@ clean values plus problems per field; warnings never block.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -43,26 +42,31 @@ def is_empty(value: Any) -> bool:
 
 
 def parse_date(value: Any) -> date:
+    """A date from a date cell or text in one of ``_DATE_FORMATS``; never in the future."""
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-        if parsed > date.today():
-            raise ValueError("tanggal di masa depan / date in the future")
-        return parsed
-    raise ValueError(f"{text!r} bukan tanggal (contoh 17-08-1988) / not a date")
+        parsed = value.date()
+    elif isinstance(value, date):
+        parsed = value
+    else:
+        text = str(value).strip()
+        for fmt in _DATE_FORMATS:
+            try:
+                parsed = datetime.strptime(text, fmt).date()
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(f"{text!r} bukan tanggal (contoh 17-08-1988) / not a date")
+    if parsed > date.today():
+        raise ValueError("tanggal di masa depan / date in the future")
+    return parsed
 
 
 def parse_code(field_name: str, value: Any) -> int:
     text = str(value).strip()
-    if re.fullmatch(r"\d+(\.0+)?", text):
-        code = int(float(text))
+    digits = text.split(".", 1)
+    if digits[0].isascii() and digits[0].isdigit() and (len(digits) == 1 or (digits[1] and set(digits[1]) <= {"0"})):
+        code = int(digits[0])  # "3", "03" or a spreadsheet's "3.0"
         if code in LISTS[field_name]:
             return code
     else:  # a label instead of a code ("ISLAM", "Laki-laki")
@@ -71,6 +75,40 @@ def parse_code(field_name: str, value: Any) -> int:
             if label == wanted or (field_name == "sex" and wanted in ("L", "P") and label[0] == wanted):
                 return code
     raise ValueError(f"{text!r} bukan kode {field_name} yang dikenal / unknown code")
+
+
+def check_field(name: str, value: Any) -> tuple[Any, str | None]:
+    """One non-empty field by the rule that depends on its value only: ``(clean value, warning)``; a
+    ``ValueError`` carries the problem. The NIK is checked by :func:`check_nik_of` (it needs the sex and
+    birth date). Unknown names come back unchanged."""
+    if name == "no_kk":
+        kk = check_no_kk(value)
+        if kk.errors:
+            raise ValueError(kk.errors[0])
+        return kk.value, (kk.warnings[0] if kk.warnings else None)
+    if name in TEXT_FIELDS:
+        text = " ".join(str(value).split())
+        if len(text) > TEXT_FIELDS[name]:
+            raise ValueError(f"terlalu panjang (maks. {TEXT_FIELDS[name]}) / too long")
+        return text, None
+    if name in DATE_FIELDS:
+        return parse_date(value), None
+    if name in LISTS:
+        return parse_code(name, value), None
+    if name in NIK_FIELDS:
+        parent = check_nik(value)
+        if parent.errors:
+            raise ValueError(parent.errors[0])
+        return parent.value, None
+    return value, None
+
+
+def check_nik_of(raw: Any, sex: int | None, tanggal_lahir: date | None) -> tuple[str, str | None, str | None]:
+    """A resident's NIK against their sex and birth date: ``(NIK as stored, error, warning)``."""
+    nik = check_nik(raw, sex=sex, tanggal_lahir=tanggal_lahir)
+    if nik.errors:
+        return nik.value, nik.errors[0], None
+    return nik.value, None, ("; ".join(nik.warnings) if nik.warnings else None)
 
 
 def check_penduduk(raw: dict[str, Any], *, partial: bool = False) -> Checked:
@@ -84,42 +122,23 @@ def check_penduduk(raw: dict[str, Any], *, partial: bool = False) -> Checked:
             if is_empty(value) and name not in REQUIRED and name in _KNOWN:
                 out.values[name] = None
             continue
+        if name == "nik" or name not in _KNOWN:
+            continue  # the NIK is checked below, with sex and birth date
         try:
-            if name == "nik":
-                continue  # checked below, with sex and birth date
-            if name == "no_kk":
-                kk = check_no_kk(value)
-                if kk.errors:
-                    raise ValueError(kk.errors[0])
-                out.values[name] = kk.value
-                if kk.warnings:
-                    out.warnings[name] = kk.warnings[0]
-            elif name in TEXT_FIELDS:
-                text = " ".join(str(value).split())
-                if len(text) > TEXT_FIELDS[name]:
-                    raise ValueError(f"terlalu panjang (maks. {TEXT_FIELDS[name]}) / too long")
-                out.values[name] = text
-            elif name in DATE_FIELDS:
-                out.values[name] = parse_date(value)
-            elif name in LISTS:
-                out.values[name] = parse_code(name, value)
-            elif name in NIK_FIELDS:
-                parent = check_nik(value)
-                if parent.errors:
-                    raise ValueError(parent.errors[0])
-                out.values[name] = parent.value
-            elif name in _PASSTHROUGH:
-                out.values[name] = value
+            out.values[name], warning = check_field(name, value)
         except ValueError as exc:
             out.errors[name] = str(exc)
+            continue
+        if warning:
+            out.warnings[name] = warning
     if "nik" in raw and "nik" not in out.errors:
-        nik = check_nik(raw["nik"], sex=out.values.get("sex"), tanggal_lahir=out.values.get("tanggal_lahir"))
-        if nik.errors:
-            out.errors["nik"] = nik.errors[0]
+        nik, error, warning = check_nik_of(raw["nik"], out.values.get("sex"), out.values.get("tanggal_lahir"))
+        if error:
+            out.errors["nik"] = error
         else:
-            out.values["nik"] = nik.value
-            if nik.warnings:
-                out.warnings["nik"] = "; ".join(nik.warnings)
+            out.values["nik"] = nik
+            if warning:
+                out.warnings["nik"] = warning
     if out.values.get("sex") == 1 and out.values.get("hamil") == 1:
         out.errors["hamil"] = "laki-laki tidak dapat hamil / a man cannot be pregnant"
     return out
