@@ -113,3 +113,25 @@ def test_shared_upgrade_is_idempotent(fresh_database):
     upgrade_shared(fresh.engine, MIGRATIONS)
     with fresh.engine.connect() as conn:
         assert conn.scalar(text("SELECT version_num FROM kawasan.alembic_version")) == head_of(MIGRATIONS / "shared")
+
+
+def test_nik_index_keys_written_before_s0008_still_match_after_it(fresh_database, tmp_path, runtime):
+    """s0008 turns the stored hex HMACs into their first 64 bits: a NIK registered before the upgrade is still
+    found by the key the services compute now (an "alive in another desa" warning depends on it)."""
+    import hmac
+
+    from service.penduduk import services
+
+    before = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, before, ignore=shutil.ignore_patterns("__pycache__"))
+    (before / "shared" / "versions" / "0008_nik_index_bigint.py").unlink()
+    fresh = fresh_database(migrations_dir=before)
+    nik = "1508145708880002"
+    full = hmac.new(services._secret(), nik.encode(), "sha256").hexdigest()  # how s0003..s0007 keyed it
+    with fresh.engine.begin() as conn:
+        conn.execute(text("INSERT INTO kawasan.nik_index (nik_hmac, desa_kode, hidup) VALUES (:h, '15.08.14.2001', "
+                          "true)"), {"h": full})
+    upgrade_shared(fresh.engine, MIGRATIONS)
+    with fresh.engine.connect() as conn:
+        assert conn.scalar(text("SELECT desa_kode FROM kawasan.nik_index WHERE nik_hmac = :h"),
+                           {"h": services.nik_hmac(nik)}) == "15.08.14.2001"

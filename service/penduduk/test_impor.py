@@ -269,6 +269,32 @@ def test_a_file_with_some_columns_changes_only_those_and_moves_between_families(
                          "sesudah": {"kk_level": 9, "no_kk": rows[3]["no_kk"]}}
 
 
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_new_family_gets_its_head_whether_the_head_is_new_or_already_registered(engine, monkeypatch, bulk):
+    """New families are written with their head's id before the head's row: a new resident's drawn id, or a
+    registered resident's own (a grown child splitting off as head of a new KK)."""
+    if bulk:
+        monkeypatch.setattr(impor, "BULK_MIN_ROWS", 3)
+    rows = families(1)
+    assert run_import(engine, DESA_MESSY, csv_bytes(rows), actor="test").keluarga_baru == 1
+    child = dict(rows[2], no_kk=new_no_kk(), kk_level=1)  # registered: now the head of a new KK
+    newcomers = families(1)  # a new family: new head, new members
+    report = run_import(engine, DESA_MESSY, csv_bytes([rows[0], rows[1], child, *newcomers]), actor="test")
+    assert not report.rejected, report.errors
+    assert (report.inserted, report.updated, report.keluarga_baru) == (3, 1, 2)
+    s = schema(DESA_MESSY)
+    with engine.connect() as conn:
+        heads = dict(conn.execute(text(f"SELECT k.no_kk, p.nik FROM {s}.keluarga k JOIN {s}.penduduk p "
+                                       f"ON p.id = k.kepala_id")).all())
+        assert heads == {rows[0]["no_kk"]: rows[0]["nik"], child["no_kk"]: child["nik"],
+                         newcomers[0]["no_kk"]: newcomers[0]["nik"]}
+        assert conn.scalar(text(f"SELECT count(*) FROM {s}.keluarga WHERE NOT aktif")) == 0
+        history = conn.execute(text(f"SELECT k.no_kk, r.sebab FROM {s}.riwayat_no_kk r JOIN {s}.keluarga k "
+                                    f"ON k.id = r.keluarga_id ORDER BY r.id")).all()
+        assert [tuple(h) for h in history] == [(rows[0]["no_kk"], "impor"), (child["no_kk"], "impor"),
+                                               (newcomers[0]["no_kk"], "impor")]
+
+
 def test_header_below_a_title_row_unknown_columns_and_sheet_row_numbers(engine):
     rows = families(1)
     rows[1]["nik"] = "12345"
@@ -318,9 +344,11 @@ def penduduk_indexes_and_keys(engine, desa: str) -> set[str]:
     with engine.connect() as conn:
         return set(conn.scalars(text(
             """SELECT indexname FROM pg_indexes WHERE schemaname = :s AND tablename = 'penduduk'
-               UNION ALL SELECT conname FROM pg_constraint
-               WHERE conrelid = CAST(:t AS regclass) AND contype = 'f'"""),
-            {"s": schema(desa), "t": f"{schema(desa)}.penduduk"}))
+               UNION ALL SELECT conname || CASE WHEN condeferrable THEN ' (deferrable)' ELSE '' END
+               FROM pg_constraint WHERE connamespace = CAST(:s AS regnamespace) AND contype = 'f'
+                    AND conrelid IN (CAST(:p AS regclass), CAST(:k AS regclass), CAST(:r AS regclass))"""),
+            {"s": schema(desa), "p": f"{schema(desa)}.penduduk", "k": f"{schema(desa)}.keluarga",
+             "r": f"{schema(desa)}.riwayat_no_kk"}))
 
 
 def test_a_large_import_into_an_empty_register_rebuilds_indexes_and_keys_and_a_rejected_one_keeps_them(
@@ -330,7 +358,8 @@ def test_a_large_import_into_an_empty_register_rebuilds_indexes_and_keys_and_a_r
     monkeypatch.setattr(impor, "BULK_MIN_ROWS", 6)
     monkeypatch.setattr(impor, "CHUNK_ROWS", 3)
     complete = penduduk_indexes_and_keys(engine, DESA_REJECT)
-    assert {"ix_penduduk_nama_tsv", "penduduk_keluarga_id_fkey"} <= complete
+    assert {"ix_penduduk_nama_tsv", "penduduk_keluarga_id_fkey", "keluarga_wilayah_id_fkey",
+            "fk_keluarga_kepala_id_penduduk (deferrable)", "riwayat_no_kk_keluarga_id_fkey"} <= complete
     late = families(4)
     late[-1]["tanggallahir"] = "2999-01-01"
     assert run_import(engine, DESA_REJECT, csv_bytes(late), actor="test").rejected
@@ -345,9 +374,15 @@ def test_a_large_import_into_an_empty_register_rebuilds_indexes_and_keys_and_a_r
     with engine.connect() as conn:
         s = schema(DESA_REJECT)
         # Families got their heads, and the rebuilt keys hold: a resident in a family that does not exist fails.
-        assert conn.scalar(text(f"SELECT count(*) FROM {s}.keluarga WHERE kepala_id IS NOT NULL")) == 4
-        with pytest.raises(Exception, match="penduduk_keluarga_id_fkey"):
-            conn.execute(text(f"UPDATE {s}.penduduk SET keluarga_id = -1 WHERE nik = :n"), {"n": rows[0]["nik"]})
+        heads = dict(conn.execute(text(f"SELECT k.no_kk, p.nik FROM {s}.keluarga k JOIN {s}.penduduk p "
+                                       f"ON p.id = k.kepala_id")).all())
+        assert heads == {r["no_kk"]: r["nik"] for r in rows if r["kk_level"] == 1} and len(heads) == 4
+        assert conn.scalar(text(f"SELECT count(*) FROM {s}.riwayat_no_kk")) == 4
+        for statement, key in ((f"UPDATE {s}.penduduk SET keluarga_id = -1", "penduduk_keluarga_id_fkey"),
+                               (f"UPDATE {s}.keluarga SET kepala_id = -1", "fk_keluarga_kepala_id_penduduk"),
+                               (f"UPDATE {s}.riwayat_no_kk SET keluarga_id = -1", "riwayat_no_kk_keluarga_id_fkey")):
+            with pytest.raises(Exception, match=key), conn.begin_nested():
+                conn.execute(text(statement))
 
 
 def test_only_the_desa_itself_may_set_its_indexes_aside(engine):
