@@ -709,7 +709,7 @@ def validate(table: Table, *, session: DesaSession | None = None) -> ImportRepor
 
 
 _SQL_TYPE = {**{k: "smallint" for k in LISTS}, **{k: "date" for k in DATE_FIELDS}}
-_DONE, _ABORT = object(), object()
+_FAMILIES, _DONE, _ABORT = object(), object(), object()
 
 
 class _Aborted(Exception):
@@ -784,11 +784,11 @@ def _plain(value: Any) -> Any:
 class _Loader(threading.Thread):
     """Writes a file in the desa session while the main thread is still checking its later rows.
 
-    Row ranges arrive on ``inbox`` once checked; ``_DONE`` ends the file, ``_ABORT`` (a row had an error)
-    stops everything and the caller rolls the transaction back. The session and its connection belong to
-    this thread until it ends. What it reads first (the registered residents and families the file names)
-    and writes first (wilayah, new families, the NIK index) needs only the family columns; residents go
-    in with one COPY, fed range by range."""
+    It starts as soon as the NIKs are known: it reads the registered residents they name and draws ids while
+    the family columns are checked. ``_FAMILIES`` on ``inbox`` says those are checked: it writes wilayah,
+    new families and the NIK index. Then row ranges arrive once checked, and residents go in with one COPY
+    fed range by range; ``_DONE`` ends the file. ``_ABORT`` (a row had an error) stops everything and the
+    caller rolls the transaction back. The session and its connection belong to this thread until it ends."""
 
     def __init__(self, session: DesaSession, checks: _Validation, *, actor: str, catatan: str,
                  progress: Progress | None):
@@ -827,9 +827,8 @@ class _Loader(threading.Thread):
 
     def _run(self) -> None:
         session, checks, report = self.session, self.checks, self.report
-        n, niks, kks, values = checks.n, checks.nik, checks.no_kk, checks.values
+        n, niks, values = checks.n, checks.nik, checks.values
         fields = checks.fields
-        has_wilayah, has_alamat = checks.wilayah is not None, checks.alamat is not None
         columns_of, numbers = checks.columns, checks.table.numbers
         clock = time.perf_counter()
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k)), set_config('work_mem', '64MB', true)"),
@@ -850,15 +849,8 @@ class _Loader(threading.Thread):
                         FROM penduduk p LEFT JOIN keluarga k ON k.id = p.keluarga_id WHERE p.nik = ANY(%(niks)s)""",
                     {"niks": niks})
                 existing = {row.nik: row for row in cursor}
-        distinct_kks = list(dict.fromkeys(kks))
-        families: dict[str, Any] = {}
-        if has_families:
-            families = {row.no_kk: row for row in session.execute(
-                text("SELECT id, no_kk, alamat, wilayah_id FROM keluarga WHERE no_kk = ANY(:kks)"),
-                {"kks": distinct_kks})}
         # Ids for the new residents (file order) and families, drawn now: a new family is written with its
         # head's id before the head's row exists (that key is checked once the residents are in, t0008).
-        new_kks = [kk for kk in distinct_kks if kk not in families]
         if existing:
             ids: list[int | None] = [None] * n
             fresh: list[int] = []
@@ -880,6 +872,18 @@ class _Loader(threading.Thread):
         if bulk:
             session.execute(text("SELECT impor_sisihkan_indeks()"))
 
+        # All of the above needed the NIKs only; what follows needs the family columns checked.
+        if self.inbox.get() is _ABORT:
+            raise _Aborted
+        kks = checks.no_kk
+        has_wilayah, has_alamat = checks.wilayah is not None, checks.alamat is not None
+        distinct_kks = list(dict.fromkeys(kks))
+        families: dict[str, Any] = {}
+        if has_families:
+            families = {row.no_kk: row for row in session.execute(
+                text("SELECT id, no_kk, alamat, wilayah_id FROM keluarga WHERE no_kk = ANY(:kks)"),
+                {"kks": distinct_kks})}
+        new_kks = [kk for kk in distinct_kks if kk not in families]
         # Wilayah (few: one statement each), and what each family takes from its head's row (or its first).
         wilayah_ids: list[int | None] = [None] * n
         if has_wilayah:
@@ -1125,7 +1129,6 @@ def _import(session: DesaSession, data: bytes, *, actor: str, progress: Progress
         progress(10)
     report = ImportReport()
     checks = _Validation(table, report)
-    checks.families()
     loader: _Loader | None = None
     switch = sys.getswitchinterval()
 
@@ -1137,8 +1140,22 @@ def _import(session: DesaSession, data: bytes, *, actor: str, progress: Progress
         writer.start()
         return writer
 
-    if PIPELINE and not checks.failed:
+    if PIPELINE:  # it reads what is registered for these NIKs while the family columns are checked
         loader = start_loader()
+    try:
+        checks.families()
+    except BaseException:
+        if loader is not None:
+            loader.inbox.put(_ABORT)
+            loader.join()
+        sys.setswitchinterval(switch)
+        raise
+    if loader is not None:
+        if checks.failed:
+            loader.inbox.put(_ABORT)
+            loader = _stop(loader)
+        else:
+            loader.inbox.put(_FAMILIES)
     checking = time.perf_counter() - read_done
     waiting = 0.0
     ranges = [(lo, min(lo + CHUNK_ROWS, checks.n)) for lo in range(0, checks.n, CHUNK_ROWS)]
@@ -1160,6 +1177,7 @@ def _import(session: DesaSession, data: bytes, *, actor: str, progress: Progress
         checking += time.perf_counter() - begun
         if not PIPELINE and not report.rejected:
             loader = start_loader()
+            loader.inbox.put(_FAMILIES)
             for item in ranges:
                 loader.inbox.put(item)
         if loader is not None:

@@ -67,21 +67,30 @@ def _date_ok(day: int, month: int, year2: int) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
+def _nik_head(head: str) -> tuple[int, int, int, int, bool, bool]:
+    """What a NIK's first 12 digits say: sex, day, month, 2-digit year, whether that date exists and whether
+    the region is a current kecamatan (cached: a register's NIKs share a few regions and birth dates)."""
+    dd, mm, yy = int(head[6:8]), int(head[8:10]), int(head[10:12])
+    day = dd - 40 if dd > 40 else dd
+    valid = 1 <= day <= 31 and 1 <= mm <= 12 and _date_ok(day, mm, yy)
+    return (2 if dd > 40 else 1), day, mm, yy, valid, head[:6] in _kecamatan_prefixes()
+
+
 def check_nik(raw: object, *, sex: int | None = None, tanggal_lahir: date | None = None) -> NikCheck:
-    nik = normalize(raw)
+    clean = type(raw) is str and _sixteen_digits(raw)  # the usual case: no normalising
+    nik = raw if clean else normalize(raw)
     result = NikCheck(nik)
-    if not _sixteen_digits(nik):
+    if not clean and not _sixteen_digits(nik):
         result.errors.append("NIK harus 16 digit angka / NIK must be 16 digits")
         return result
-    dd, mm, yy, serial = int(nik[6:8]), int(nik[8:10]), int(nik[10:12]), nik[12:]
-    result.sex = 2 if dd > 40 else 1
-    day = dd - 40 if dd > 40 else dd
+    result.sex, day, mm, yy, valid, current = _nik_head(nik[:12])
     result.day, result.month, result.year2 = day, mm, yy
-    if not (1 <= day <= 31) or not (1 <= mm <= 12) or not _date_ok(day, mm, yy):
+    if not valid:
         result.errors.append("tanggal lahir dalam NIK tidak sah / the birth date inside the NIK is invalid")
-    if serial == "0000":
+    if nik.endswith("0000"):
         result.errors.append("nomor urut NIK tidak boleh 0000 / the NIK serial cannot be 0000")
-    if nik[:6] not in _kecamatan_prefixes():
+    if not current:
         result.warnings.append("kode wilayah NIK bukan kode kecamatan saat ini / region prefix is not a current code")
     if sex is not None and result.sex != sex and not result.errors:
         result.warnings.append("jenis kelamin tidak cocok dengan NIK / sex differs from the NIK")

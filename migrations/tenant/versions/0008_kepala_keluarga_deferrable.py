@@ -7,7 +7,8 @@
   later.
 * A bulk import (t0007) now also sets aside the keys of the family rows it writes (family → wilayah, family
   → head, KK-number history → family): 25,000 new families cost 75,000 key look-ups one by one, against
-  three joins when the keys are added back. Same rules as t0007: no arguments, a fixed ``search_path``,
+  three joins when the keys are added back. Penduduk's two unique constraints (NIK, public id) are set
+  aside too and added back first: sorting 100,000 keys once is cheaper than 200,000 scattered inserts. Same rules as t0007: no arguments, a fixed ``search_path``,
   every object qualified with ``current_schema()``, no ``%`` in the bodies.
 
 Revision ID: t0008
@@ -36,6 +37,7 @@ BEGIN
     EXECUTE 'ALTER TABLE ' || q || '.keluarga DROP CONSTRAINT keluarga_wilayah_id_fkey,
                         DROP CONSTRAINT fk_keluarga_kepala_id_penduduk';
     EXECUTE 'ALTER TABLE ' || q || '.riwayat_no_kk DROP CONSTRAINT riwayat_no_kk_keluarga_id_fkey';
+    EXECUTE 'ALTER TABLE ' || q || '.penduduk DROP CONSTRAINT uq_penduduk_nik, DROP CONSTRAINT uq_penduduk_public_id';
     EXECUTE 'DROP INDEX ' || q || '.ix_penduduk_keluarga, ' || q || '.ix_penduduk_wilayah, '
                 || q || '.ix_penduduk_status_nama, ' || q || '.ix_penduduk_tanggal_lahir, '
                 || q || '.ix_penduduk_nama_tsv';
@@ -49,6 +51,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
 DECLARE q text := quote_ident(current_schema());
 BEGIN
     PERFORM set_config('maintenance_work_mem', '256MB', true);
+    -- Unique again before anything else: a duplicate NIK fails the import here.
+    EXECUTE 'ALTER TABLE ' || q || '.penduduk ADD CONSTRAINT uq_penduduk_nik UNIQUE (nik),
+                        ADD CONSTRAINT uq_penduduk_public_id UNIQUE (public_id)';
     EXECUTE 'CREATE INDEX ix_penduduk_keluarga ON ' || q || '.penduduk (keluarga_id)';
     EXECUTE 'CREATE INDEX ix_penduduk_wilayah ON ' || q || '.penduduk (wilayah_id)';
     EXECUTE 'CREATE INDEX ix_penduduk_status_nama ON ' || q || '.penduduk (status_dasar, nama, id)';
