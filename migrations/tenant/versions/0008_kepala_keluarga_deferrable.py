@@ -8,8 +8,9 @@
 * A bulk import (t0007) now also sets aside the keys of the family rows it writes (family → wilayah, family
   → head, KK-number history → family): 25,000 new families cost 75,000 key look-ups one by one, against
   three joins when the keys are added back. Penduduk's two unique constraints (NIK, public id) are set
-  aside too and added back first: sorting 100,000 keys once is cheaper than 200,000 scattered inserts. Same rules as t0007: no arguments, a fixed ``search_path``,
-  every object qualified with ``current_schema()``, no ``%`` in the bodies.
+  aside too and added back first: sorting 100,000 keys once is cheaper than 200,000 scattered inserts.
+  Same rules as t0007: no arguments, a fixed ``search_path``, every object qualified with
+  ``current_schema()``, no ``%`` in the bodies.
 
 Revision ID: t0008
 Revises: t0007
