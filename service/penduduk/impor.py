@@ -741,30 +741,37 @@ class _Wilayah:
                 current = by_id.get(current.induk_id)
             self.path[node.id] = (names.get("dusun"), names.get("rw"), names.get("rt"))
 
-    def _get(self, parent: int | None, level: str, name: str) -> int:
-        found = self.index.get((parent, level, _norm(name)))
-        if found is None:
-            found = self.session.execute(
-                text("INSERT INTO wilayah (tingkat, nama, induk_id) VALUES (:t, :n, :i) RETURNING id"),
-                {"t": level, "n": name, "i": parent},
-            ).scalar_one()
-            self.index[(parent, level, _norm(name))] = found
-            self.created += 1
-        return found
+    def _ensure(self, level: str, wanted: dict[tuple, tuple[int | None, str]]) -> dict[tuple, int]:
+        """The node of each (parent, name) of one level, the missing ones created in one statement."""
+        missing: dict[tuple[int | None, str, str], tuple[int | None, str]] = {}
+        for parent, name in wanted.values():
+            missing.setdefault((parent, level, _norm(name)), (parent, name))
+        missing = {key: node for key, node in missing.items() if key not in self.index}
+        if missing:
+            created = self.session.execute(text(
+                """INSERT INTO wilayah (tingkat, nama, induk_id)
+                   SELECT :t, n, i FROM unnest(CAST(:n AS text[]), CAST(:i AS bigint[])) AS u(n, i)
+                   RETURNING id, induk_id, nama"""),
+                {"t": level, "n": [n for _, n in missing.values()], "i": [i for i, _ in missing.values()]}).all()
+            self.index.update({(row.induk_id, level, _norm(row.nama)): row.id for row in created})
+            self.created += len(created)
+        return {key: self.index[(parent, level, _norm(name))] for key, (parent, name) in wanted.items()}
 
-    def resolve(self, dusun: str | None, rw: str | None, rt: str | None) -> int | None:
-        if dusun is None:
-            return None
-        node = self._get(None, "dusun", dusun)
-        path = [dusun, None, None]
-        if rw is not None:
-            node = self._get(node, "rw", rw)
-            path[1] = rw
-        if rt is not None:
-            node = self._get(node, "rt", rt)
-            path[2] = rt
-        self.path.setdefault(node, (path[0], path[1], path[2]))
-        return node
+    def resolve(self, paths: Sequence[tuple[str | None, str | None, str | None]]) -> dict[tuple, int]:
+        """The node of each distinct (dusun, RW, RT) path with a dusun (an RT hangs under its RW, or under the
+        dusun when the RW is empty), missing ones created: one statement per level, whatever the number."""
+        paths = [path for path in dict.fromkeys(paths) if path[0] is not None]
+        dusun = self._ensure("dusun", {(d,): (None, d) for d, _, _ in paths})
+        rw = self._ensure("rw", {(d, w): (dusun[(d,)], w) for d, w, _ in paths if w is not None})
+        rt = self._ensure("rt", {path: (rw[path[:2]] if path[1] is not None else dusun[path[:1]], path[2])
+                                 for path in paths if path[2] is not None})
+        resolved: dict[tuple, int] = {}
+        for path in paths:
+            d, w, t = path
+            found = rt[path] if t is not None else rw[(d, w)] if w is not None else dusun[(d,)]
+            resolved[path] = found
+            self.path.setdefault(found, path)
+        return resolved
 
 
 @dataclass
@@ -884,11 +891,11 @@ class _Loader(threading.Thread):
                 text("SELECT id, no_kk, alamat, wilayah_id FROM keluarga WHERE no_kk = ANY(:kks)"),
                 {"kks": distinct_kks})}
         new_kks = [kk for kk in distinct_kks if kk not in families]
-        # Wilayah (few: one statement each), and what each family takes from its head's row (or its first).
+        # Wilayah (one statement per level), and what each family takes from its head's row (or its first).
         wilayah_ids: list[int | None] = [None] * n
         if has_wilayah:
-            resolved = {path: tree.resolve(*path) for path in dict.fromkeys(checks.wilayah)}
-            wilayah_ids = [resolved[path] for path in checks.wilayah]
+            resolved = tree.resolve(checks.wilayah)
+            wilayah_ids = [resolved.get(path) for path in checks.wilayah]
         alamat = checks.alamat or [None] * n
         levels = values.get("kk_level") or [None] * n
         status = values.get("status_dasar") or [None] * n

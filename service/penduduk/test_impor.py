@@ -295,6 +295,29 @@ def test_a_new_family_gets_its_head_whether_the_head_is_new_or_already_registere
                                                (newcomers[0]["no_kk"], "impor")]
 
 
+def test_wilayah_are_matched_case_insensitively_and_an_rt_without_rw_hangs_under_its_dusun(engine):
+    rows = families(3)
+    for row in rows[:3]:
+        row.update(dusun="Dusun Ilir", rw=None, rt="003")
+    for row in rows[3:6]:
+        row.update(dusun="  dusun  ILIR ", rw="002", rt="1")
+    for row in rows[6:]:
+        row.update(dusun="Dusun Ulu", rw=None, rt=None)
+    report = run_import(engine, DESA_MESSY, csv_bytes(rows), actor="test")
+    assert (report.rejected, report.wilayah_baru) == (False, 5)
+    s = schema(DESA_MESSY)
+    with engine.connect() as conn:
+        paths = dict(conn.execute(text(
+            f"""SELECT p.nik, concat_ws(' / ', d.nama, w.nama, t.nama)
+                FROM {s}.penduduk p JOIN {s}.wilayah t ON t.id = p.wilayah_id
+                LEFT JOIN {s}.wilayah w ON w.id = t.induk_id LEFT JOIN {s}.wilayah d ON d.id = w.induk_id""")).all())
+    assert {paths[r["nik"]] for r in rows[:3]} == {"Dusun Ilir / 003"}
+    assert {paths[r["nik"]] for r in rows[3:6]} == {"Dusun Ilir / 002 / 1"}
+    assert {paths[r["nik"]] for r in rows[6:]} == {"Dusun Ulu"}
+    again = run_import(engine, DESA_MESSY, csv_bytes(rows), actor="test")
+    assert (again.wilayah_baru, again.unchanged) == (0, 9)
+
+
 def test_header_below_a_title_row_unknown_columns_and_sheet_row_numbers(engine):
     rows = families(1)
     rows[1]["nik"] = "12345"
