@@ -6,16 +6,20 @@ their desa roles, at the end.
 
 from __future__ import annotations
 
+import os
+import random
 import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from sqlalchemy import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATA_DIR = ROOT / ".kawasan-bench"
+MIGRATIONS = ROOT / "migrations"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # ``service``, ``tests.fixtures`` when run as ``python bench/x.py``
 
@@ -31,6 +35,13 @@ def note(line: str) -> None:
 
 def verdict(value: float, target: float) -> str:
     return "OK" if value <= target else "MISSED"
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -95,3 +106,35 @@ def open_redis(redis_url: str | None) -> tuple[str, bool]:
 
     note(f"no --redis-url / REDIS_URL: embedded Redis under {BENCH_DATA_DIR}")
     return embedded_redis_url(BENCH_DATA_DIR), True
+
+
+def with_redis_db(url: str, db: int) -> str:
+    """The same server, database ``db`` (``unix://…?db=N`` or ``redis://host:port/N``)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":  # urlunsplit would drop the empty authority of unix:///path
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str(db)
+        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def private_redis(redis_url: str | None):
+    """A Redis database of this run's own (a random one of 1-15 on the given or embedded server), emptied:
+    ``(url, client, db)``. Benches running side by side, and test sessions, use other databases."""
+    import redis
+
+    base_url, _ = open_redis(redis_url)
+    db = random.randint(1, 15)
+    url = with_redis_db(base_url, db)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    return url, client, db
+
+
+def bench_settings(database_url: str, redis_url: str, **overrides):
+    """The app's settings for a bench database: data under ``.kawasan-bench``, this tree's migrations, quiet logs."""
+    from service.config import Settings
+
+    values = {"data_dir": BENCH_DATA_DIR.resolve(), "migrations_dir": MIGRATIONS, "log_level": "WARNING",
+              **overrides}
+    return Settings(database_url=database_url, redis_url=redis_url, **values)

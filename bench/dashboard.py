@@ -33,12 +33,22 @@ from pathlib import Path
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = ROOT / "migrations"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from common import BENCH_DATA_DIR, note, open_redis, open_server, out, percentile, verdict  # noqa: E402
-from surat import Processes, load_average, machine_lines, wait_for, with_redis_db  # noqa: E402
+from common import (  # noqa: E402
+    BENCH_DATA_DIR,
+    MIGRATIONS,
+    bench_settings,
+    load_average,
+    note,
+    open_server,
+    out,
+    percentile,
+    private_redis,
+    verdict,
+)
+from surat import Processes, machine_lines, wait_for  # noqa: E402
 
 KABUPATEN = "15.08"  # Bungo
 SIZES = (100_000, 370_000)
@@ -54,13 +64,11 @@ def ms(seconds: float) -> str:
 
 
 def _fill_part(url: str, redis_url: str, codes: list[str], per_desa: int) -> int:
-    from service.config import Settings
     from service.db import make_engine
     from service.penduduk.demo_data import isi_desa
     from service.runtime import get_runtime
 
-    get_runtime(Settings(database_url=url, redis_url=redis_url, data_dir=BENCH_DATA_DIR.resolve(),
-                         migrations_dir=MIGRATIONS, log_level="WARNING"))  # NIK hashes use the runtime's key
+    get_runtime(bench_settings(url, redis_url))  # NIK hashes use the runtime's key
     engine = make_engine(url, pool_size=2)
     try:
         return sum(isi_desa(engine, kode, penduduk=per_desa).get("penduduk_hidup", 0) for kode in codes)
@@ -225,21 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=40, help="timed changes in (c) (default: 40)")
     args = parser.parse_args(argv)
 
-    import redis
 
     from service.app import create_app
     from service.auth.principal import Kind, Principal
     from service.auth.roles import make_grant
-    from service.config import Settings
     from service.db import make_engine
     from service.runtime import get_runtime
 
     bench_started = time.perf_counter()
     server = open_server(args.database_url)
-    base_redis_url, _ = open_redis(args.redis_url)
-    redis_db = random.randint(1, 15)
-    redis_url = with_redis_db(base_redis_url, redis_db)
-    redis_client = redis.Redis.from_url(redis_url)
+    redis_url, redis_client, _ = private_redis(args.redis_url)
     sizes = [int(s) for s in args.sizes.split(",")]
     log_dir = Path(tempfile.mkdtemp(prefix="kawasan-bench-dashboard-"))
     first = True
@@ -247,9 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             redis_client.flushdb()
             url = server.create_database()
-            settings = Settings(database_url=url, redis_url=redis_url, data_dir=BENCH_DATA_DIR.resolve(),
-                                migrations_dir=MIGRATIONS, outbox_redeliver_after=30.0, relay_poll_interval=1.0,
-                                log_level="WARNING")
+            settings = bench_settings(url, redis_url, outbox_redeliver_after=30.0, relay_poll_interval=1.0)
             runtime = get_runtime(settings)
             engine = make_engine(url, pool_size=4)
             codes, living = populate(engine, url, redis_url, size)

@@ -21,9 +21,8 @@ import sys
 import time
 import uuid
 
-from common import BENCH_DATA_DIR, ROOT, open_redis, open_server, out, percentile
+from common import MIGRATIONS, bench_settings, open_redis, open_server, out, percentile
 
-MIGRATIONS = ROOT / "migrations"
 KAB, KEC = "15.08", "15.08.14"
 
 
@@ -72,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     from service.app import create_app
     from service.auth.principal import Kind, Principal
     from service.auth.roles import make_grant
-    from service.config import Settings
     from service.idm.demo import TARGET, seed_idm_demo
     from service.idm.impor import impor as impor_idm
     from service.idm.services import tabel_desa
@@ -86,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     redis_url, _ = open_redis(args.redis_url)
     try:
         url = server.create_database()
-        settings = Settings(database_url=url, redis_url=redis_url, data_dir=BENCH_DATA_DIR.resolve(),
-                            migrations_dir=MIGRATIONS, log_level="WARNING")
+        settings = bench_settings(url, redis_url)
         runtime = get_runtime(settings)
         engine = runtime.engine
         upgrade_shared(engine, MIGRATIONS)

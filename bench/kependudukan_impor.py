@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.tenancy import MIGRATIONS, machine_lines, note, open_server, out  # noqa: E402
+from bench.common import MIGRATIONS, bench_settings, note, open_server, out  # noqa: E402
+from bench.tenancy import machine_lines  # noqa: E402
 
 KECAMATAN = "150814"  # Bathin III Ulu
 DESA_XLSX = "15.08.14.2001"
@@ -283,7 +284,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the runs that check every row before writing (separate figures)")
     args = parser.parse_args(argv)
 
-    from service.config import Settings
     from service.db import make_engine
     from service.runtime import get_runtime
     from tenants.migrate import upgrade_shared
@@ -317,8 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         url = server.create_database()
         engine = make_engine(url, pool_size=3)
         # The NIK index is keyed with the deployment's secret: the runtime must point at this database.
-        get_runtime(Settings(database_url=url, redis_url="redis://localhost:1/0", data_dir=ROOT / ".kawasan-bench",
-                             migrations_dir=MIGRATIONS))
+        # (No Redis: nothing here queues a job.)
+        get_runtime(bench_settings(url, "redis://localhost:1/0"))
         try:
             upgrade_shared(engine, MIGRATIONS)
             provision(engine, [DESA_XLSX, DESA_CSV], tenant_dir=MIGRATIONS / "tenant")

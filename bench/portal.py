@@ -27,15 +27,13 @@ import argparse
 import contextlib
 import gzip
 import os
-import random
 import re
 import sys
 import time
 
-from common import BENCH_DATA_DIR, ROOT, note, open_redis, open_server, out, percentile, verdict
-from surat import load_average, machine_lines, with_redis_db
+from common import MIGRATIONS, bench_settings, load_average, note, open_server, out, percentile, private_redis, verdict
+from surat import machine_lines
 
-MIGRATIONS = ROOT / "migrations"
 KECAMATAN, DESA = "15.08.14", "15.08.14.2001"
 TARGET_P95_MS = 50.0
 TARGET_BYTES = 300 * 1024
@@ -65,11 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="residents in the measured desa (default: %(default)s)")
     args = parser.parse_args(argv)
 
-    import redis
     from sqlalchemy import text
 
     from service.app import create_app
-    from service.config import Settings
     from service.penduduk.demo_data import isi_desa
     from service.runtime import get_runtime
     from tenants.migrate import upgrade_shared
@@ -77,14 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     server = open_server(args.database_url)
-    base_redis, _ = open_redis(args.redis_url)
-    redis_url = with_redis_db(base_redis, random.randint(1, 15))
-    redis_client = redis.Redis.from_url(redis_url)
-    redis_client.flushdb()
+    redis_url, redis_client, _ = private_redis(args.redis_url)
     try:
         url = server.create_database()
-        settings = Settings(database_url=url, redis_url=redis_url, data_dir=BENCH_DATA_DIR.resolve(),
-                            migrations_dir=MIGRATIONS, log_level="WARNING")
+        settings = bench_settings(url, redis_url)
         runtime = get_runtime(settings)
         engine = runtime.engine
         upgrade_shared(engine, MIGRATIONS)

@@ -34,10 +34,9 @@ import re
 import sys
 import time
 
-from common import BENCH_DATA_DIR, ROOT, note, open_redis, open_server, out, percentile, verdict
-from surat import load_average, machine_lines, with_redis_db
+from common import MIGRATIONS, bench_settings, load_average, note, open_server, out, percentile, private_redis, verdict
+from surat import machine_lines
 
-MIGRATIONS = ROOT / "migrations"
 KECAMATAN = "15.08.14"
 TARGET_P95_MS = 50.0
 TARGET_KB = 300.0
@@ -175,25 +174,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page type (default: 200)")
     args = parser.parse_args(argv)
 
-    import redis
 
     from service.app import create_app
     from service.auth.roles import make_grant
     from service.auth.services import create_account
-    from service.config import Settings
     from service.db import make_engine
     from service.runtime import get_runtime
 
     bench_started = time.perf_counter()
     server = open_server(args.database_url)
-    base_redis_url, _ = open_redis(args.redis_url)
-    redis_url = with_redis_db(base_redis_url, random.randint(1, 15))
-    redis_client = redis.Redis.from_url(redis_url)
-    redis_client.flushdb()
+    redis_url, redis_client, _ = private_redis(args.redis_url)
     try:
         url = server.create_database()
-        settings = Settings(database_url=url, redis_url=redis_url, data_dir=BENCH_DATA_DIR.resolve(),
-                            migrations_dir=MIGRATIONS, log_level="WARNING")
+        settings = bench_settings(url, redis_url)
         runtime = get_runtime(settings)
         engine = make_engine(url, pool_size=4)
         villages = populate(engine, args.penduduk, args.artikel)

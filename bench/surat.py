@@ -56,7 +56,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Engine, make_url, text
 
@@ -65,7 +64,16 @@ MIGRATIONS = ROOT / "migrations"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # ``service`` when run as ``python bench/surat.py``
 
-from common import BENCH_DATA_DIR, note, open_redis, open_server, out, percentile  # noqa: E402
+from common import (  # noqa: E402
+    BENCH_DATA_DIR,
+    load_average,
+    note,
+    open_redis,
+    open_server,
+    out,
+    percentile,
+    with_redis_db,
+)
 
 KECAMATAN = "15.08.14"  # Bathin III Ulu
 PILOT = tuple(f"{KECAMATAN}.{n}" for n in range(2001, 2010))
@@ -98,24 +106,7 @@ def at_least(value: float, target: float) -> str:
     return "OK" if value >= target else "MISSED"
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 # --------------------------------------------------------------------------- server, database, redis
-
-
-def with_redis_db(url: str, db: int) -> str:
-    """The same server, database ``db`` (``unix://…?db=N`` or ``redis://host:port/N``)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":  # urlunsplit would drop the empty authority of unix:///path
-        query = dict(parse_qsl(parts.query))
-        query["db"] = str(db)
-        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
-    return urlunsplit(parts._replace(path=f"/{db}"))
 
 
 def machine_lines(engine: Engine, redis_client) -> list[str]:
