@@ -9,7 +9,6 @@ import random
 from PIL import Image, ImageDraw
 from sqlalchemy import Engine, func, select
 
-from service.penduduk.models import Wilayah
 from service.regions.codes import parse_kode
 from service.regions.services import villages_under
 from service.situs import services
@@ -50,8 +49,7 @@ def _isi_desa(session: DesaSession, nama_desa: str, rng: random.Random) -> bool:
     for urut, (nama, jab) in enumerate(zip(orang, jabatan, strict=False)):
         services.simpan_perangkat(session, None, {"nama": nama, "jabatan": jab, "nip": None, "urut": urut,
                                                   "aktif": True}, foto=None)
-    for urut, (wilayah,) in enumerate(session.execute(select(Wilayah.nama).where(Wilayah.tingkat == "dusun")
-                                                      .order_by(Wilayah.urut, Wilayah.nama).limit(6))):
+    for urut, (wilayah, _) in enumerate(services.daftar_dusun(session)[:6]):
         services.simpan_perangkat(session, None, {"nama": orang[(urut + 6) % len(orang)],
                                                   "jabatan": f"Kepala {dusun} {wilayah}", "nip": None,
                                                   "urut": 10 + urut, "aktif": True}, foto=None)

@@ -19,18 +19,21 @@ import uuid
 from datetime import date
 from typing import Any
 
-from flask import current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import text
 
+from service.auth.policy import may_reach
 from service.auth.ratelimit import RateLimited, hit
 from service.auth.roles import DESA_STAFF
+from service.penduduk.buku import tanggal_panjang
 from service.penduduk.statistik import statistik_desa
 from service.portal.web import PortalBlueprint, form_data, nav_item, render_page
 from service.situs import captcha, grafik, services
 from service.situs.host import ENVIRON_PREFIX, HostSitus, tautan
 from service.situs.models import DISETUJUI, DITOLAK, MENUNGGU, Artikel, KategoriArtikel, PerangkatDesa, TeksBerjalan
 from service.tenancy import current_desa, desa_db
+from tenants.localnames import sebutan
 
 bp = PortalBlueprint("situs", __name__)
 kelola = PortalBlueprint("situs_kelola", __name__, url_prefix="/kelola/situs")
@@ -75,11 +78,7 @@ def paragraf(text: str | None) -> Markup:
 
 @bp.app_template_filter("tanggal_id")
 def tanggal_id(value) -> str:
-    if value is None:
-        return ""
-    bulan = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-             "November", "Desember")
-    return f"{value.day} {bulan[value.month - 1]} {value.year}"
+    return tanggal_panjang(value) if value is not None else ""
 
 
 # --- page cache -------------------------------------------------------------------------------------------
@@ -151,17 +150,9 @@ def beranda():
     with _runtime().engine.connect() as conn:
         profil = services.profil_desa(conn, current_desa().kode)
     terbaru = services.daftar_artikel(session, per_halaman=5, hitung=False)
-    perangkat = services.perangkat_aktif(session)
-    dusun = list(session.execute(select_dusun()).all())
+    perangkat = services.daftar_perangkat(session, aktif_saja=True)
     return _halaman("situs/beranda.html", profil=profil, terbaru=terbaru.items, perangkat=perangkat[:3],
-                    jumlah_perangkat=len(perangkat), dusun=dusun)
-
-
-def select_dusun():
-    from service.penduduk.models import Wilayah
-
-    return (select(Wilayah.nama, Wilayah.kepala_nama).where(Wilayah.tingkat == "dusun")
-            .order_by(Wilayah.urut, Wilayah.nama))
+                    jumlah_perangkat=len(perangkat), dusun=services.daftar_dusun(session))
 
 
 def _nomor_halaman() -> int:
@@ -278,14 +269,14 @@ def captcha_gambar(token: str):
 @halaman_publik
 def pemerintah():
     """The village's officials."""
-    return _halaman("situs/pemerintah.html", perangkat=services.perangkat_aktif(desa_db()))
+    return _halaman("situs/pemerintah.html", perangkat=services.daftar_perangkat(desa_db(), aktif_saja=True))
 
 
 def _statistik() -> dict[str, Any]:
     """The desa's figures (aggregates only), kept in Redis until the worker's next recount of the desa."""
     kode = current_desa().kode
     with _runtime().engine.connect() as conn:
-        dihitung = conn.scalar(select_dihitung(), {"d": kode})
+        dihitung = conn.scalar(_DIHITUNG, {"d": kode})
     key = f"kawasan:situs:statistik:{kode}:{dihitung.isoformat() if dihitung else '-'}"
     client = _redis()
     raw = client.get(key)
@@ -296,10 +287,7 @@ def _statistik() -> dict[str, Any]:
     return stat
 
 
-def select_dihitung():
-    from sqlalchemy import text
-
-    return text("SELECT dihitung_pada FROM kawasan.desa_ringkasan WHERE desa_kode = :d")
+_DIHITUNG = text("SELECT dihitung_pada FROM kawasan.desa_ringkasan WHERE desa_kode = :d")
 
 
 def _baris(items: list[dict[str, Any]], limit: int | None = None) -> list[tuple[str, int]]:
@@ -340,20 +328,21 @@ def statistik():
 
 
 def _sebutan_dusun() -> str:
-    from tenants.localnames import sebutan
-
     return sebutan(desa_db())["sebutan_dusun"]
 
 
 @bp.get("/gambar/<uuid:gambar_id>")
 @bp.public
 def gambar(gambar_id: uuid.UUID):
-    """An uploaded image, with the type found by its content when it was uploaded; never changes."""
-    found = services.ambil_gambar(desa_db(), gambar_id)
-    if found is None:
+    """An uploaded image, with the type found by its content when it was uploaded; never changes. Visitors get
+    only images the site shows; the desa's staff also those of drafts (their preview), never into shared caches."""
+    found, tampil = services.ambil_gambar(desa_db(), gambar_id) or (None, False)
+    # "Staff" is whoever may open the content screens here: the same policy, not a second list of roles.
+    if found is None or not (tampil or may_reach(current_app, "situs_kelola.artikel_daftar", g.get("principal"),
+                                                 current_desa().kode)):
         return "", 404
-    headers = {"Content-Type": found.mime, "Cache-Control": "public, max-age=31536000, immutable",
-               "ETag": f'"{found.sha256[:32]}"', "Content-Disposition": "inline"}
+    headers = {"Content-Type": found.mime, "ETag": f'"{found.sha256[:32]}"', "Content-Disposition": "inline",
+               "Cache-Control": "public, max-age=31536000, immutable" if tampil else "private, no-store"}
     if request.if_none_match.contains(found.sha256[:32]):
         return "", 304, headers
     return found.isi, 200, headers
@@ -408,8 +397,6 @@ def _kelola(template: str, **context: Any):
 def _cari(model, ident: int):
     found = desa_db().get(model, ident)
     if found is None:
-        from flask import abort
-
         abort(404)
     return found
 
@@ -450,11 +437,7 @@ def artikel_ubah(artikel_id: int | None):
                   "kategori_id": item.kategori_id or "", "boleh_komentar": item.boleh_komentar}
                  if item else {"boleh_komentar": True})
         status = 200
-    gambar_id = None
-    if item is not None and item.gambar_id:
-        from service.situs.models import Gambar
-
-        gambar_id = session.scalar(select(Gambar.public_id).where(Gambar.id == item.gambar_id))
+    gambar_id = services.public_id_gambar(session, item.gambar_id if item else None)
     return _kelola("situs/kelola/artikel_ubah.html", artikel=item, nilai=nilai, errors=errors, gambar_id=gambar_id,
                    kategori=[(k.id, k.nama) for k in services.kategori_semua(session)], http_status=status)
 
@@ -464,11 +447,10 @@ def artikel_ubah(artikel_id: int | None):
 def artikel_pratinjau(artikel_id: int):
     """A draft as the public will see it once published (never cached: staff only)."""
     session = desa_db()
-    item = _cari(Artikel, artikel_id)
-    kat = session.get(KategoriArtikel, item.kategori_id) if item.kategori_id else None
-    from service.situs.models import Gambar
-
-    gambar_id = session.scalar(select(Gambar.public_id).where(Gambar.id == item.gambar_id)) if item.gambar_id else None
+    found = services.artikel_dengan_id(session, artikel_id)
+    if found is None:
+        abort(404)
+    item, kat, gambar_id = found
     return _halaman("situs/artikel.html", artikel=item, kategori=kat, gambar=gambar_id, pratinjau=True,
                     komentar=services.komentar_disetujui(session, item.id))
 
@@ -519,7 +501,8 @@ def kategori_hapus(kategori_id: int):
 @kelola.get("/perangkat")
 @kelola.requires(*STAF)
 def perangkat_daftar():
-    return _kelola("situs/kelola/perangkat_daftar.html", perangkat=services.semua_perangkat(desa_db()))
+    return _kelola("situs/kelola/perangkat_daftar.html",
+                   perangkat=services.daftar_perangkat(desa_db(), aktif_saja=False))
 
 
 @kelola.route("/perangkat/baru", methods=["GET", "POST"], defaults={"perangkat_id": None})
@@ -583,6 +566,8 @@ def teks_hapus(teks_id: int):
 
 
 _STATUS_KOMENTAR = {"menunggu": MENUNGGU, "disetujui": DISETUJUI, "ditolak": DITOLAK}
+_PESAN_MODERASI = {"setujui": "Komentar disetujui dan kini tampil.", "tolak": "Komentar ditolak.",
+                   "hapus": "Komentar dihapus."}
 
 
 @kelola.get("/komentar")
@@ -596,17 +581,12 @@ def komentar_antrean():
 @kelola.requires(*STAF)
 def komentar_moderasi(komentar_id: int):
     aksi = request.form.get("aksi", "")
-    if aksi not in ("setujui", "tolak", "hapus"):
-        from flask import abort
-
+    if aksi not in _PESAN_MODERASI:
         abort(400)
     if not services.moderasi_komentar(desa_db(), komentar_id, aksi, _oleh()):
-        from flask import abort
-
         abort(404)
-    pesan = {"setujui": "Komentar disetujui dan kini tampil.", "tolak": "Komentar ditolak.",
-             "hapus": "Komentar dihapus."}[aksi]
-    return _selesai(pesan, "situs_kelola.komentar_antrean", status=request.form.get("kembali", "menunggu"))
+    return _selesai(_PESAN_MODERASI[aksi], "situs_kelola.komentar_antrean",
+                    status=request.form.get("kembali", "menunggu"))
 
 
 nav_item("Konten situs", "situs_kelola.artikel_daftar", level="desa", urutan=60)

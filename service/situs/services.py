@@ -18,6 +18,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Connection, delete, func, select, text, update
 
+from service.penduduk.models import Wilayah
 from service.situs.models import (
     DISETUJUI,
     DITOLAK,
@@ -113,8 +114,18 @@ def simpan_gambar(session: DesaSession, data: bytes) -> Gambar:
     return gambar
 
 
-def ambil_gambar(session: DesaSession, public_id: Any) -> Gambar | None:
-    return session.scalar(select(Gambar).where(Gambar.public_id == public_id))
+def ambil_gambar(session: DesaSession, public_id: Any) -> tuple[Gambar, bool] | None:
+    """The image and whether something public shows it (a published article, an official on the site): the
+    site serves only those to visitors, so a draft's picture stays private though its id is in the admin pages."""
+    tampil = (select(Artikel.id).where(Artikel.gambar_id == Gambar.id, Artikel.status == TERBIT).exists()
+              | select(PerangkatDesa.id).where(PerangkatDesa.foto_id == Gambar.id, PerangkatDesa.aktif).exists())
+    row = session.execute(select(Gambar, tampil).where(Gambar.public_id == public_id)).first()
+    return (row[0], row[1]) if row else None
+
+
+def public_id_gambar(session: DesaSession, gambar_id: int | None) -> Any:
+    """The public id of an image row (None for none), for ``/gambar/<uuid>`` links on the admin screens."""
+    return session.scalar(select(Gambar.public_id).where(Gambar.id == gambar_id)) if gambar_id else None
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
@@ -197,26 +208,38 @@ def bingkai(session: DesaSession) -> tuple[list[dict[str, Any]], list[dict[str, 
     return row.teks_berjalan, row.kategori
 
 
-def perangkat_aktif(session: DesaSession) -> list[tuple[PerangkatDesa, Any]]:
-    """Active officials in display order, each with its photo's public id (or None)."""
-    rows = session.execute(
-        select(PerangkatDesa, Gambar.public_id).outerjoin(Gambar, Gambar.id == PerangkatDesa.foto_id)
-        .where(PerangkatDesa.aktif).order_by(PerangkatDesa.urut, PerangkatDesa.id)
-    ).all()
-    return [(p, foto) for p, foto in rows]
+def daftar_perangkat(session: DesaSession, *, aktif_saja: bool) -> list[tuple[PerangkatDesa, Any]]:
+    """Officials in display order (only those shown on the site with ``aktif_saja``), each with its photo's
+    public id (or None)."""
+    query = (select(PerangkatDesa, Gambar.public_id).outerjoin(Gambar, Gambar.id == PerangkatDesa.foto_id)
+             .order_by(PerangkatDesa.urut, PerangkatDesa.id))
+    if aktif_saja:
+        query = query.where(PerangkatDesa.aktif)
+    return [(p, foto) for p, foto in session.execute(query).all()]
+
+
+def daftar_dusun(session: DesaSession) -> list[tuple[str, str | None]]:
+    """The desa's dusun (name, head's name) in their order."""
+    return [tuple(r) for r in session.execute(
+        select(Wilayah.nama, Wilayah.kepala_nama).where(Wilayah.tingkat == "dusun")
+        .order_by(Wilayah.urut, Wilayah.nama)).all()]
 
 
 def kategori_semua(session: DesaSession) -> list[KategoriArtikel]:
     return list(session.scalars(select(KategoriArtikel).order_by(KategoriArtikel.urut, KategoriArtikel.nama)))
 
 
-def _artikel_terbit():
+def _artikel():
+    """An article with its category and its picture's public id, in one statement."""
     return (
         select(Artikel, KategoriArtikel, Gambar.public_id)
         .outerjoin(KategoriArtikel, KategoriArtikel.id == Artikel.kategori_id)
         .outerjoin(Gambar, Gambar.id == Artikel.gambar_id)
-        .where(Artikel.status == TERBIT)
     )
+
+
+def _artikel_terbit():
+    return _artikel().where(Artikel.status == TERBIT)
 
 
 def daftar_artikel(session: DesaSession, *, kategori: KategoriArtikel | None = None, halaman: int = 1,
@@ -238,6 +261,12 @@ def daftar_artikel(session: DesaSession, *, kategori: KategoriArtikel | None = N
 
 def artikel_terbit(session: DesaSession, slug: str) -> tuple[Artikel, KategoriArtikel | None, Any] | None:
     row = session.execute(_artikel_terbit().where(Artikel.slug == slug)).first()
+    return tuple(row) if row else None
+
+
+def artikel_dengan_id(session: DesaSession, artikel_id: int) -> tuple[Artikel, KategoriArtikel | None, Any] | None:
+    """Any article, draft or not (the staff's preview), shaped like :func:`artikel_terbit`."""
+    row = session.execute(_artikel().where(Artikel.id == artikel_id)).first()
     return tuple(row) if row else None
 
 
@@ -414,13 +443,6 @@ def simpan_perangkat(session: DesaSession, perangkat: PerangkatDesa | None, valu
         perangkat.foto_id = None
     session.flush()
     return perangkat
-
-
-def semua_perangkat(session: DesaSession) -> list[tuple[PerangkatDesa, Any]]:
-    rows = session.execute(select(PerangkatDesa, Gambar.public_id)
-                           .outerjoin(Gambar, Gambar.id == PerangkatDesa.foto_id)
-                           .order_by(PerangkatDesa.urut, PerangkatDesa.id)).all()
-    return [(p, foto) for p, foto in rows]
 
 
 # --- running text ---------------------------------------------------------------------------------------------------

@@ -364,6 +364,38 @@ def test_another_desa_operator_gets_the_403_page(client, make_staff):
     assert anonymous.get(f"{SITUS}/kelola/situs/artikel").status_code in (302, 303)  # to the sign-in page
 
 
+def test_images_of_drafts_and_hidden_officials_are_for_the_desa_staff_only(client, make_staff, engine, konten):
+    with desa_session(engine, MUARA_BUAT) as session:
+        draf = session.get(Artikel, konten["draf_id"])
+        gambar_draf = services.simpan_gambar(session, png(color=(200, 10, 10)))
+        draf.gambar_id = gambar_draf.id
+        values, _ = services.periksa_perangkat({"nama": f"Mantan {konten['tag']}", "jabatan": "Kaur"})
+        foto_tersembunyi = services.simpan_gambar(session, png(color=(10, 10, 200)))
+        services.simpan_perangkat(session, None, values, foto=foto_tersembunyi)
+        session.commit()
+        paths = [f"{SITUS}/gambar/{g.public_id}" for g in (gambar_draf, foto_tersembunyi)]
+
+    anonymous = client.application.test_client()
+    for path in paths:  # the random id is no secret (it is in the admin pages): visitors still get nothing
+        assert anonymous.get(path).status_code == 404
+    assert anonymous.get(f"{SITUS}/gambar/{konten['gambar']}").status_code == 200  # a published article's
+
+    other = _signed_in(client.application.test_client(), make_staff, desa=BUAT)
+    assert other.get(paths[0]).status_code == 404  # another village's staff are visitors here
+
+    staff = _signed_in(client, make_staff)
+    for path in paths:
+        seen = staff.get(path)
+        assert seen.status_code == 200 and seen.data.startswith(b"\x89PNG")
+        assert seen.headers["Cache-Control"] == "private, no-store"  # never into a shared cache
+
+    with desa_session(engine, MUARA_BUAT) as session:
+        services.ubah_status_artikel(session.get(Artikel, konten["draf_id"]), True)
+        session.commit()
+    published = anonymous.get(paths[0])
+    assert published.status_code == 200 and "immutable" in published.headers["Cache-Control"]
+
+
 def test_the_village_host_name_serves_its_site_at_the_root(client, konten, engine, app):
     host = f"muarabuat-{konten['tag']}.desa.id"
     with engine.begin() as conn:
