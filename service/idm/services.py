@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -37,9 +38,9 @@ class SkorTidakValid(ValueError):
 def angka(value: Any) -> Decimal | None:
     """A score cell as a Decimal: numbers, or text with a decimal point or comma ("0,6571", " 0.6571 ",
     "'0.6571"); ``None`` for an empty cell or ``-``. Raises ``ValueError`` for anything else."""
-    if value is None or isinstance(value, bool):
-        if value is None:
-            return None
+    if value is None:
+        return None
+    if isinstance(value, bool):
         raise ValueError("bukan angka / not a number")
     if isinstance(value, Decimal):
         return value
@@ -210,6 +211,7 @@ def distribusi(conn: Connection, region: str, sk: Skema, *, dari: int | None = N
         per = conn.execute(
             select(i.desa_kode, i.tahun, i.status).where(and_(*conditions))
         ).all()
+        desa_per_kec = Counter(kec_of.values())
         kec: dict[str, dict[int, dict[str, int]]] = {}
         for kode, tahun, status in per:
             counts = kec.setdefault(kec_of.get(kode, kode.rsplit(".", 1)[0]), {}).setdefault(
@@ -219,7 +221,7 @@ def distribusi(conn: Connection, region: str, sk: Skema, *, dari: int | None = N
         w = WilayahAdministrasi
         names = dict(conn.execute(select(w.kode, w.nama).where(w.kode.in_(kecamatan_di(region)))).all())
         out["per_kecamatan"] = [
-            {"kode": k, "nama": names.get(k), "jumlah_desa": sum(1 for d in desa if d.kec_kode == k),
+            {"kode": k, "nama": names.get(k), "jumlah_desa": desa_per_kec[k],
              "tahun": [{"tahun": t, "jumlah": c} for t, c in sorted(kec.get(k, {}).items())]}
             for k in sorted(names)
         ]

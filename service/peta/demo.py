@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, text
 
+from service.idm.services import desa_di_wilayah
 from service.peta.services import ENAM_DESIMAL
 
 KABUPATEN = "15.08"
@@ -47,10 +48,8 @@ def titik_sintetis(kodes: list[tuple[str, str]]) -> dict[str, tuple[Decimal, Dec
 def seed_titik_demo(engine: Engine, kabupaten: str = KABUPATEN) -> int:
     """Give every village of ``kabupaten`` without a point a synthetic one; returns how many were added."""
     with engine.begin() as conn:
-        rows = conn.execute(text(
-            "SELECT kode, induk_kode FROM kawasan.wilayah_administrasi WHERE tingkat = 'desa' AND kode LIKE :p"
-        ), {"p": kabupaten + ".%"}).all()
-        points = titik_sintetis([(r.kode, r.induk_kode) for r in rows])
+        rows = desa_di_wilayah(conn, kabupaten, kelurahan=True)  # kelurahan have offices on the map too
+        points = titik_sintetis([(r.kode, r.kec_kode) for r in rows])
         added = 0
         for kode, (x, y) in points.items():
             added += conn.execute(text(

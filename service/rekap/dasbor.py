@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from service.penduduk.referensi import PERISTIWA
 from service.regions.codes import InvalidKode, Tingkat, parse_kode
-from service.regions.services import UnknownKode
+from service.regions.services import UnknownKode, get_region
 from service.rekap.services import CATEGORIES, SERI_SURAT
 
 DIMENSI_WILAYAH = ("umur", *CATEGORIES)  # dusun are a desa's own detail: see rekap_desa()
@@ -69,8 +69,10 @@ def _anggota(conn: Connection, kode: str) -> tuple[dict[str, Any], dict[str, str
 
 
 def wilayah(conn: Connection, kode: str) -> dict[str, Any]:
-    """The kecamatan or kabupaten ``kode`` (``kode``, ``nama``, ``tingkat``)."""
-    return _anggota(conn, kode)[0]
+    """The kecamatan or kabupaten ``kode`` (``kode``, ``nama``, ``tingkat``): its registry row only, not its
+    members."""
+    row = get_region(conn, _region_kode(kode))
+    return {"kode": row.kode, "nama": row.nama, "tingkat": row.tingkat}
 
 
 def _pilih(desa: list[tuple[str, str, str]], pilihan: list[str] | None) -> list[tuple[str, str, str]]:
@@ -358,14 +360,29 @@ def peringkat(conn: Connection, kode: str, *, ukuran: str = "penduduk", urutan: 
     a rollup, or without a value for the measure (no adult for KTP-el, no letter issued), are left out."""
     if ukuran not in UKURAN:
         raise FilterTidakValid("ukuran", f"salah satu dari / one of: {', '.join(UKURAN)}")
+    return _urutkan(_muat(conn, kode, desa=None, tahun=tahun, rincian=False), ukuran, urutan, jumlah, tingkat)
+
+
+def peringkat_dasbor(conn: Connection, kode: str, *, ukuran: str, jumlah: int,
+                     tahun: int | None = None) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """A dashboard's rankings from one read of the rollups: top and bottom desa, and kecamatan of a kabupaten
+    (``{tingkat: {urutan: ranking}}``)."""
+    if ukuran not in UKURAN:
+        raise FilterTidakValid("ukuran", f"salah satu dari / one of: {', '.join(UKURAN)}")
     m = _muat(conn, kode, desa=None, tahun=tahun, rincian=False)
-    region, kecamatan, rows = m.region, m.kecamatan, m.baris
+    levels = ["desa", "kecamatan"] if m.region["tingkat"] == Tingkat.KABUPATEN else ["desa"]
+    return {t: {u: _urutkan(m, ukuran, u, jumlah, t)["peringkat"] for u in ("atas", "bawah")} for t in levels}
+
+
+def _urutkan(m: _Muatan, ukuran: str, urutan: str, jumlah: int, tingkat: str) -> dict[str, Any]:
+    region, rows = m.region, m.baris
     if tingkat == "kecamatan" and region["tingkat"] != Tingkat.KABUPATEN:
         raise FilterTidakValid("tingkat", "peringkat kecamatan hanya di kabupaten / kecamatan ranks need a kabupaten")
     if tingkat == "kecamatan":
-        rows = [{**r, "tersedia": r["desa_tersedia"] > 0} for r in _per_kecamatan(rows, kecamatan)]
-        for r in rows:
-            r["surat"]["jam_terbit_median"] = None  # a kecamatan median needs its histogram: see rekap_wilayah
+        # Fresh rows per call (the loaded desa rows are not touched). A kecamatan's median needs its histogram
+        # (see rekap_wilayah): not ranked.
+        rows = [{**r, "tersedia": r["desa_tersedia"] > 0, "surat": {**r["surat"], "jam_terbit_median": None}}
+                for r in _per_kecamatan(rows, m.kecamatan)]
     scored = [(v, r) for r in rows if r["tersedia"] and (v := _ukuran(r, ukuran)) is not None]
     sign = -1 if urutan == "atas" else 1
     scored.sort(key=lambda item: (sign * item[0], item[1]["kode"]))  # ties: lower code first

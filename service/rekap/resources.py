@@ -3,15 +3,14 @@ reconciliation check. Everything here is aggregates read from the rollup tables:
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from flask import current_app, send_file
+from flask import current_app
 from flask.views import MethodView
 
 from service.api import Blueprint, problem
 from service.auth.roles import PEMBACA_WILAYAH, Peran
+from service.ekspor import MIME, csv_bytes, unduhan, xlsx_bytes
 from service.regions.codes import InvalidKode, parse_desa_kode
 from service.regions.services import UnknownKode
 from service.rekap import dasbor
@@ -32,7 +31,6 @@ admin_blp = Blueprint("rekap_admin", __name__, url_prefix="/api/v1", description
 
 PEMBACA = PEMBACA_WILAYAH
 PEMERIKSA = (Peran.ADMIN_KABUPATEN, Peran.ADMIN_PLATFORM)
-MIME = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 
 
 def _engine():
@@ -114,52 +112,29 @@ class Ekspor(MethodView):
         """The per-desa table (CSV), or per desa, per kecamatan and the breakdowns (xlsx, write-only)"""
         answer = _read(dasbor.rekap_wilayah, desa=_desa_filter(args), tahun=args.get("tahun"))
         fmt = args["format"]
-        content = _csv(answer) if fmt == "csv" else _xlsx(answer)
+        content = csv_bytes(*dasbor.baris_ekspor(answer)) if fmt == "csv" else xlsx_bytes(_lembar(answer))
         tahun = f"_{args['tahun']}" if args.get("tahun") else ""
-        name = f"rekap_{answer['wilayah']['kode'].replace('.', '')}{tahun}"
-        response = send_file(io.BytesIO(content), mimetype=MIME[fmt], as_attachment=True,
-                             download_name=f"{name}.{fmt}", max_age=0)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return unduhan(content, fmt, f"rekap_{answer['wilayah']['kode'].replace('.', '')}{tahun}")
 
 
-def _csv(answer: dict[str, Any]) -> bytes:
-    header, rows = dasbor.baris_ekspor(answer)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return buffer.getvalue().encode("utf-8-sig")  # the BOM spreadsheets expect
-
-
-def _xlsx(answer: dict[str, Any]) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    header, rows = dasbor.baris_ekspor(answer)
-    sheet = workbook.create_sheet("per_desa")
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
+def _lembar(answer: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The xlsx sheets: per desa, per kecamatan (a kabupaten only), the breakdowns."""
+    sheets = [("per_desa", *dasbor.baris_ekspor(answer))]
     if "per_kecamatan" in answer:
-        sheet = workbook.create_sheet("per_kecamatan")
-        sheet.append(["kode", "nama", "desa", "desa_tersedia", "penduduk", "laki_laki", "perempuan", "jumlah_kk",
-                      "ktp_el_persen", "akta_persen", "mutasi", "surat_diajukan", "surat_terbit", "surat_terlambat"])
-        for k in answer["per_kecamatan"]:
-            sheet.append([k["kode"], k["nama"], k["desa"], k["desa_tersedia"], k["penduduk"], k["laki_laki"],
-                          k["perempuan"], k["jumlah_kk"], k["ktp_el"]["persen"], k["akta"]["persen"], k["mutasi"],
-                          k["surat"]["diajukan"], k["surat"]["terbit"], k["surat"]["terlambat"]])
-    sheet = workbook.create_sheet("rincian")
-    sheet.append(["dimensi", "kode", "label", "jumlah", "laki_laki", "perempuan"])
-    for dimensi, items in answer["rincian"].items():
-        for item in items:
-            sheet.append([dimensi, item["kode"], item["label"], item["jumlah"], item["laki_laki"], item["perempuan"]])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        sheets.append(("per_kecamatan",
+                       ["kode", "nama", "desa", "desa_tersedia", "penduduk", "laki_laki", "perempuan", "jumlah_kk",
+                        "ktp_el_persen", "akta_persen", "mutasi", "surat_diajukan", "surat_terbit", "surat_terlambat"],
+                       [[k["kode"], k["nama"], k["desa"], k["desa_tersedia"], k["penduduk"], k["laki_laki"],
+                         k["perempuan"], k["jumlah_kk"], k["ktp_el"]["persen"], k["akta"]["persen"], k["mutasi"],
+                         k["surat"]["diajukan"], k["surat"]["terbit"], k["surat"]["terlambat"]]
+                        for k in answer["per_kecamatan"]]))
+    sheets.append(("rincian", ["dimensi", "kode", "label", "jumlah", "laki_laki", "perempuan"],
+                   [[dimensi, item["kode"], item["label"], item["jumlah"], item["laki_laki"], item["perempuan"]]
+                    for dimensi, items in answer["rincian"].items() for item in items]))
+    return sheets
 
 
-def _verifikasi(kode: str) -> dict[str, Any]:
+def _verifikasi(kode: str | None) -> dict[str, Any]:
     desa, selisih = verifikasi(_engine(), kode)
     return {"kode": kode, "desa_diperiksa": len(desa), "desa_berbeda": len({s.desa for s in selisih}),
             "selisih": [s.as_dict() for s in selisih]}
@@ -193,10 +168,6 @@ class VerifikasiSemua(MethodView):
         """Platform: the same check over every desa (or those under ``kode``)"""
         kode = args.get("kode")
         try:
-            if kode is None:
-                desa, selisih = verifikasi(_engine(), None)
-                return {"kode": None, "desa_diperiksa": len(desa), "desa_berbeda": len({s.desa for s in selisih}),
-                        "selisih": [s.as_dict() for s in selisih]}
             return _verifikasi(kode)
         except InvalidKode as exc:
             problem(422, f"{kode!r}: {exc.reason}", field="kode", location="query")

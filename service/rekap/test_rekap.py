@@ -46,6 +46,16 @@ def _drain(relay, work, engine, rounds: int = 8) -> None:
     raise AssertionError("rollup events still pending")
 
 
+def _pending_event(engine, relay, work, make_family, desa: str) -> int | None:
+    """Bring ``desa``'s rollup up to date, then change its register once: the id of its pending event."""
+    make_family(desa=desa, size=1)
+    _drain(relay, work, engine)
+    make_family(desa=desa, size=1)  # a pending event for this desa
+    with engine.connect() as conn:
+        return conn.scalar(text("SELECT id FROM kawasan.outbox WHERE topic = 'penduduk.berubah' AND desa_kode = :d "
+                                "AND status = 'pending'"), {"d": desa})
+
+
 def _dihitung_ke(engine, desa: str) -> int:
     with engine.connect() as conn:
         return conn.scalar(text("SELECT dihitung_ke FROM kawasan.rekap_desa WHERE desa_kode = :d"), {"d": desa}) or 0
@@ -299,12 +309,7 @@ def test_a_change_during_a_recomputation_is_not_lost(engine, built, relay, work,
     from workers.jobs import JobContext
 
     desa = "15.08.14.2008"
-    make_family(desa=desa, size=1)
-    _drain(relay, work, engine)
-    make_family(desa=desa, size=1)  # a pending event for this desa
-    with engine.connect() as conn:
-        event = conn.scalar(text("SELECT id FROM kawasan.outbox WHERE topic = 'penduduk.berubah' AND desa_kode = :d "
-                                 "AND status = 'pending'"), {"d": desa})
+    event = _pending_event(engine, relay, work, make_family, desa)
     assert event
     with engine.begin() as conn:  # what run_outbox_event and the handler do first
         conn.execute(text("SELECT 1 FROM kawasan.outbox WHERE id = :i FOR UPDATE"), {"i": event})
@@ -333,12 +338,7 @@ def test_a_change_folded_into_the_pending_event_is_read_by_its_recomputation(eng
     from workers.jobs import JobContext
 
     desa = "15.08.14.2008"
-    make_family(desa=desa, size=1)
-    _drain(relay, work, engine)
-    make_family(desa=desa, size=1)  # a pending event for this desa
-    with engine.connect() as conn:
-        event = conn.scalar(text("SELECT id FROM kawasan.outbox WHERE topic = 'penduduk.berubah' AND desa_kode = :d "
-                                 "AND status = 'pending'"), {"d": desa})
+    event = _pending_event(engine, relay, work, make_family, desa)
     change = DesaSession(engine, desa)
     change.execute(text("UPDATE penduduk SET status_dasar = 2 WHERE id = (SELECT max(id) FROM penduduk)"))
     mark_changed(change)  # folded into the pending event: nothing new is queued
@@ -426,7 +426,7 @@ def test_kecamatan_totals_are_the_sum_of_its_desa(client, built, tokens):
                                             if r["kode"] in ("15.08.14.2001", "15.08.14.2002"))
 
 
-def test_kabupaten_per_kecamatan_rankings_and_series(client, built, tokens):
+def test_kabupaten_per_kecamatan_rankings_and_series(client, built, tokens, engine):
     body = client.get(f"/api/v1/wilayah/{KAB}/rekap", headers=tokens["kab"]).get_json()
     assert len(body["per_desa"]) > 100  # every desa of Bungo is listed, computed or not
     kec = {k["kode"]: k for k in body["per_kecamatan"]}
@@ -448,6 +448,16 @@ def test_kabupaten_per_kecamatan_rankings_and_series(client, built, tokens):
     assert {p["kode"] for p in by_kec["peringkat"]} <= {k["kode"] for k in body["per_kecamatan"]}
     assert client.get(f"/api/v1/wilayah/{KEC}/rekap/peringkat?tingkat=kecamatan",
                       headers=tokens["staf"]).status_code == 422
+
+    # The dashboard's rankings, read once, are the API's rankings.
+    from service.rekap.dasbor import peringkat_dasbor
+
+    with engine.connect() as conn:
+        dashboard = peringkat_dasbor(conn, KAB, ukuran="ktp_el", jumlah=10)
+    assert dashboard["desa"]["bawah"] == bottom["peringkat"]
+    assert dashboard["kecamatan"]["atas"] == client.get(
+        f"/api/v1/wilayah/{KAB}/rekap/peringkat?tingkat=kecamatan&ukuran=ktp_el",
+        headers=tokens["kab"]).get_json()["peringkat"]
 
     year = date.today().year
     monthly = client.get(f"/api/v1/wilayah/{KEC}/rekap/deret?tahun={year}", headers=tokens["staf"]).get_json()
