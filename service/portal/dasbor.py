@@ -27,7 +27,6 @@ from service.idm import services as idm
 from service.idm.skema import ALIAS, LABEL, STATUS, skema
 from service.peta.services import feature_collection
 from service.portal.web import PortalBlueprint, field_errors, nav_item, render_page
-from service.regions.codes import Tingkat, parse_kode
 from service.rekap import dasbor
 from service.rekap.resources import PEMBACA
 from service.rekap.schemas import RekapArgs
@@ -152,14 +151,6 @@ def _ekspor(tahun: int | None) -> dict[str, str]:
     return {fmt: url_for("rekap.Ekspor", wilayah=current_region(), format=fmt, **args) for fmt in ("csv", "xlsx")}
 
 
-def _peringkat(conn, region: str, ukuran: str, tahun: int | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    tingkat = ["desa", "kecamatan"] if parse_kode(region).tingkat is Tingkat.KABUPATEN else ["desa"]
-    for t in tingkat:
-        out[t] = {urutan: dasbor.peringkat(conn, region, ukuran=ukuran, urutan=urutan, jumlah=PERINGKAT_N,
-                                           tingkat=t, tahun=tahun)["peringkat"]
-                  for urutan in ("atas", "bawah")}
-    return out
 
 
 @kecamatan.route("/dasbor")
@@ -184,10 +175,11 @@ def dasbor_kabupaten():
         ukuran = "penduduk"
     with _engine().connect() as conn:
         data = _ringkasan(conn, current_region(), tahun)
-        peringkat = _peringkat(conn, current_region(), ukuran, tahun)
+        peringkat = dasbor.peringkat_dasbor(conn, current_region(), ukuran=ukuran, jumlah=PERINGKAT_N, tahun=tahun)
+    kecamatan_desa = {r["kode"]: r["kecamatan"]["nama"] for r in data["rekap"]["per_desa"]}  # for the rankings
     return render_page("portal/dasbor/kabupaten.html", http_status=422 if errors else 200, tahun=tahun,
                        errors=errors, ekspor=_ekspor(tahun), peringkat=peringkat, ukuran=ukuran,
-                       ukuran_label=UKURAN_LABEL, **data)
+                       ukuran_label=UKURAN_LABEL, kecamatan_desa=kecamatan_desa, **data)
 
 
 # --- the IDM map and table -------------------------------------------------------------------------------
@@ -232,17 +224,18 @@ def data_peta(conn, region: str) -> dict[str, Any]:
     }
 
 
+def _maju(tahun: dict[str, Any]) -> int:
+    """How many desa were Maju or Mandiri in one year of a distribution."""
+    return tahun["jumlah"]["maju"] + tahun["jumlah"]["mandiri"]
+
+
 def _cerita(distribusi: dict[str, Any]) -> str | None:
     """The history in one sentence: how many desa were Maju or Mandiri in the first and the latest year."""
     years = [y for y in distribusi["tahun"] if y["diukur"]]
     if len(years) < 2:
         return None
     first, last = years[0], years[-1]
-
-    def atas(y: dict[str, Any]) -> int:
-        return y["jumlah"]["maju"] + y["jumlah"]["mandiri"]
-
-    return (f"Desa berstatus Maju atau Mandiri: {atas(first)} pada {first['tahun']} → {atas(last)} pada "
+    return (f"Desa berstatus Maju atau Mandiri: {_maju(first)} pada {first['tahun']} → {_maju(last)} pada "
             f"{last['tahun']} (dari {distribusi['jumlah_desa']} desa).")
 
 
@@ -256,10 +249,14 @@ def _idm_page(per_kecamatan: bool):
         tabel = idm.tabel_desa(conn, region, sk, tahun=tahun)
         peta = data_peta(conn, region)
     years = [y["tahun"] for y in distribusi["tahun"]]
-    # Each desa's status in every year of the table, laid out here rather than looked up cell by cell in Jinja.
+    # Each desa's status in every year of the table, and each kecamatan's Maju/Mandiri count in every year, laid
+    # out here rather than looked up cell by cell in Jinja.
     for d in tabel["desa"]:
         per_tahun = {h["tahun"]: h for h in d["riwayat"]}
         d["sel"] = [per_tahun.get(t) for t in tabel["tahun_tersedia"]]
+    for k in distribusi.get("per_kecamatan", []):
+        maju = {y["tahun"]: _maju(y) for y in k["tahun"]}
+        k["sel"] = [maju.get(t, "—") for t in years]
     grafik_status = None
     if tabel["tahun"] is not None:
         now = next((y for y in distribusi["tahun"] if y["tahun"] == tabel["tahun"]), None)
@@ -267,14 +264,13 @@ def _idm_page(per_kecamatan: bool):
             grafik_status = grafik.batang(f"Jumlah desa per status IDM tahun {tabel['tahun']}",
                                           [(LABEL[s], now["jumlah"][s]) for s in STATUS])
     grafik_maju = grafik.batang("Jumlah desa berstatus Maju atau Mandiri per tahun",
-                                [(str(y["tahun"]), y["jumlah"]["maju"] + y["jumlah"]["mandiri"])
-                                 for y in distribusi["tahun"]]) if years else None
+                                [(str(y["tahun"]), _maju(y)) for y in distribusi["tahun"]]) if years else None
     response = current_app.make_response(render_page(
         "portal/dasbor/idm.html", distribusi=distribusi, tabel=tabel, peta=peta, years=years,
         cerita=_cerita(distribusi),
         grafik_status=grafik_status, grafik_maju=grafik_maju, status=STATUS, label_status=LABEL, alias=ALIAS,
         warna_status=WARNA_STATUS, per_kecamatan=per_kecamatan, skema=sk,
-        ekspor_idm={fmt: url_for("idm.Ekspor", wilayah=current_region(), format=fmt) for fmt in ("csv", "xlsx")}))
+        ekspor_idm={fmt: url_for("idm.Ekspor", wilayah=region, format=fmt) for fmt in ("csv", "xlsx")}))
     return _izinkan_ubin(response, peta["ubin"]["url"])
 
 

@@ -41,11 +41,6 @@ bp = PortalBlueprint("portal_laporan", __name__, url_prefix="/kelola/laporan")
 EKSPOR_SEKETIKA_MAKS = 10_000
 
 JUDUL = {"B.1": "Buku Induk Penduduk", "B.2": "Buku Mutasi Penduduk", REGISTER: "Ekspor data penduduk"}
-SELESAI = ("selesai", "gagal")
-
-
-def _berkas_url(laporan_id: Any) -> str:
-    return f"/api/v1/desa/{current_desa().kode}/laporan/{laporan_id}/berkas"
 
 
 def _riwayat(limit: int = 10) -> list[dict[str, Any]]:
@@ -127,7 +122,8 @@ def status(laporan_id: uuid.UUID):
         abort(exc.status, exc.pesan)
     template = "portal/laporan/_status.html" if request.headers.get("HX-Request") else "portal/laporan/status.html"
     return render_page(template, laporan=laporan, judul=JUDUL, selesai=laporan["status"] == "selesai",
-                       berkas_url=_berkas_url(laporan_id))
+                       berkas_url=url_for("penduduk_laporan.BackgroundReportFile", kode=current_desa().kode,
+                                          laporan_id=laporan_id))
 
 
 nav_item("Laporan", "portal_laporan.index", "desa", urutan=23)

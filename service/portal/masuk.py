@@ -29,6 +29,7 @@ from service.portal.web import (
     indonesian,
     landing_url,
     nav_item,
+    problem_message,
     render_page,
     safe_next,
 )
@@ -107,10 +108,7 @@ def depan():
 
 
 def _failure(exc: HTTPException) -> tuple[str, int]:
-    data = getattr(exc, "data", None) or {}
-    message = data.get("message") if isinstance(data.get("message"), str) else exc.description
-    if exc.code == 401:
-        message = "Data masuk salah. Periksa kembali lalu coba lagi."
+    message = "Data masuk salah. Periksa kembali lalu coba lagi." if exc.code == 401 else problem_message(exc)
     return indonesian(message or "gagal masuk"), exc.code or 400
 
 

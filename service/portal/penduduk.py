@@ -216,6 +216,11 @@ def _stale_message(current: int) -> str:
 # --- list and search ------------------------------------------------------------------------------------
 
 
+def _umur(lahir: date, today: date) -> int:
+    """Age in whole years on ``today``."""
+    return today.year - lahir.year - ((today.month, today.day) < (lahir.month, lahir.day))
+
+
 def _filter_args(raw) -> tuple[dict[str, Any], dict[str, str]]:
     """The list's filters through the API's own schema (same names, same rules, same defaults)."""
     data = {name: value.strip() for name in (*FILTERS, "after") if (value := raw.get(name, "")) and value.strip()}
@@ -238,11 +243,14 @@ def daftar():
             page = services.daftar_penduduk(session, args, limit=PER_HALAMAN)
         except services.InvalidData as exc:
             errors = _pesan(exc.errors)
+    umur: dict[int, int] = {}
     if page is not None:
         _audit("baca_data_pribadi", objek="penduduk", jumlah=len(page.items))
+        today = date.today()
+        umur = {r.id: _umur(r.tanggal_lahir, today) for r in page.items}
     context = {"page": page, "errors": errors, "filter": {k: raw.get(k, "") for k in FILTERS},
                "pilihan": _pilihan(session), "wilayah_nama": _wilayah_nama(session), "label": label,
-               "nik_errors": {}, "today": date.today()}
+               "nik_errors": {}, "umur": umur}
     status = 422 if errors else 200
     if request.headers.get("HX-Request") and request.method == "POST":
         # htmx swaps only 2xx answers: the fragment carries its own inline messages.
@@ -268,7 +276,7 @@ def cari_nik():
         nik_errors, status = {"nik": "NIK tidak terdaftar di desa ini"}, 404
     return render_page("portal/penduduk/daftar.html", http_status=status, page=None, errors={}, nik_errors=nik_errors,
                        nik=data.get("nik", ""), filter={}, pilihan=_pilihan(session),
-                       wilayah_nama=_wilayah_nama(session), label=label, today=date.today())
+                       wilayah_nama=_wilayah_nama(session), label=label)
 
 
 # --- resident detail ------------------------------------------------------------------------------------

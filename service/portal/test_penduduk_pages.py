@@ -148,6 +148,9 @@ def test_list_search_and_filters_show_the_right_residents(operator, warga, engin
     after = re.search(r'name="after" value="([^"]+)"', first.text).group(1)
     second = operator.post(f"{BASE}/penduduk", data={"csrf_token": token, "q": tag, "after": after})
     assert {n.split()[0] for n in names_in(second.text)} == {"Siti"} and 'name="after"' not in second.text
+    # The age column: whole years today (the fixture's birth dates are n years and about 40 days ago).
+    age = rf'">(\w+) {tag}</a></td>\s*<td>\d+</td>\s*<td>[LP]</td>\s*<td class="angka">(\d+)</td>'
+    assert dict(re.findall(age, first.text + second.text)) == {"Budi": "70", "Citra": "10", "Siti": "30"}
 
 
 def test_bad_filters_are_inline_indonesian_messages(operator):

@@ -432,9 +432,14 @@ def call_api(view_class: type, method: str, *args: Any) -> Any:
         return fn(view_class(), *args)
     except HTTPException as exc:
         data = getattr(exc, "data", None) or {}
-        message = data.get("message") if isinstance(data.get("message"), str) else exc.description
         errors = {e["field"]: indonesian(e["message"]) for e in data.get("errors") or [] if e.get("field")}
-        raise ApiRefused(exc.code or 400, indonesian(message or ""), errors) from exc
+        raise ApiRefused(exc.code or 400, indonesian(problem_message(exc) or ""), errors) from exc
+
+
+def problem_message(exc: HTTPException) -> str | None:
+    """The message of an API refusal: its ``problem()`` message, else the exception's description."""
+    data = getattr(exc, "data", None) or {}
+    return data["message"] if isinstance(data.get("message"), str) else exc.description
 
 
 # --- pages for errors -----------------------------------------------------------------------------------
