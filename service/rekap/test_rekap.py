@@ -305,15 +305,14 @@ def test_a_change_during_a_recomputation_is_not_lost(engine, built, relay, work,
     see) waits for it and then queues an event of its own, instead of being folded into the running one."""
     import threading
 
-    from service.rekap.tasks import lepas_kunci
-    from workers.jobs import JobContext
+    from workers.outbox import claim_coalesced
 
     desa = "15.08.14.2008"
     event = _pending_event(engine, relay, work, make_family, desa)
     assert event
     with engine.begin() as conn:  # what run_outbox_event and the handler do first
         conn.execute(text("SELECT 1 FROM kawasan.outbox WHERE id = :i FOR UPDATE"), {"i": event})
-        lepas_kunci(JobContext(conn, engine, event))
+        claim_coalesced(conn, event)
         during = threading.Thread(target=make_family, kwargs={"desa": desa, "size": 1})
         during.start()
         during.join(0.5)  # its emit waits for this transaction
